@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The configuration as plain structs. libconfig is used only in config.c; nothing outside it sees
+ * a config_t. config_load() validates everything and fills in every default, so the rest of the
+ * daemon never checks a value again. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_NAME_MAX 64 /* bytes in a pin name */
+
+enum config_protocol {
+	CONFIG_PROTOCOL_V5,
+	CONFIG_PROTOCOL_V311,
+};
+
+enum config_direction {
+	CONFIG_DIRECTION_INPUT,
+	CONFIG_DIRECTION_OUTPUT,
+};
+
+enum config_bias {
+	CONFIG_BIAS_AS_IS,
+	CONFIG_BIAS_DISABLED,
+	CONFIG_BIAS_PULL_UP,
+	CONFIG_BIAS_PULL_DOWN,
+};
+
+enum config_drive {
+	CONFIG_DRIVE_PUSH_PULL,
+	CONFIG_DRIVE_OPEN_DRAIN,
+	CONFIG_DRIVE_OPEN_SOURCE,
+};
+
+struct config_broker {
+	char *host;
+	int port; /* 1..65535 */
+	int source_line;
+};
+
+struct config_mqtt {
+	struct config_broker *brokers; /* at least one; tried in order */
+	size_t n_brokers;
+	char *client_id;      /* never NULL: default "gpio2mqtt-<hostname>" */
+	char *username;       /* NULL when not set */
+	char *password_file;  /* NULL when not set */
+	char *password;       /* read from password_file at load time; NULL when not set; never logged */
+	enum config_protocol protocol; /* default v5 */
+	int keepalive;        /* seconds, 5..3600, default 60 */
+	char *base_topic;     /* never NULL: default "gpio2mqtt/<hostname>" */
+	int qos;              /* default QoS of state publishes and subscriptions, 0..2, default 1 */
+	bool retain;          /* default retain of state publishes, default true */
+	bool accept_retained_commands; /* act on retained .../set messages, default false */
+	int reconnect_min_ms; /* first reconnect delay, 100..60000, default 500 */
+	int reconnect_max_ms; /* backoff cap, reconnect_min_ms..600000, default 30000 */
+};
+
+/* How a line is found: by a line name unique across all chips, or by chip + offset. */
+struct config_line {
+	char *name;          /* line name, or NULL when chip is set */
+	char *chip;          /* chip path ("/dev/gpiochip0"), name ("gpiochip0") or label, or NULL */
+	unsigned int offset; /* meaningful only when chip != NULL */
+};
+
+struct config_pin {
+	char *name; /* a safe MQTT topic level, unique among all pins */
+	enum config_direction direction;
+	struct config_line line;
+	int source_line; /* where the pin's group starts in the file, for messages */
+	enum config_bias bias; /* default as-is */
+	bool active_low;       /* default false */
+	unsigned int debounce_ms; /* inputs only, 0..10000, default 0 */
+	enum config_drive drive;  /* outputs only, default push-pull */
+	bool initial;             /* outputs only: logical level requested at start, default false (off) */
+	int qos;                  /* per-pin override of mqtt.qos, else the same */
+	bool retain;              /* per-pin override of mqtt.retain, else the same */
+};
+
+struct config {
+	char *path;
+	struct config_mqtt mqtt;
+	struct config_pin *pins; /* inputs first, in file order, then outputs in file order */
+	size_t n_pins;
+	size_t n_inputs;
+	size_t n_outputs;
+};
+
+struct config_error {
+	char *file;  /* the file the problem is in */
+	int line;    /* 1-based, or 0 when the problem has no line (e.g. the file cannot be read) */
+	char *message;
+};
+
+struct config_errors {
+	struct config_error *items;
+	size_t n;
+};
+
+/* Loads and validates PATH. Returns 0 and sets *out on success. When the file has problems,
+ * returns -EINVAL with every problem found appended to errors (as many as could be found in one
+ * pass; a syntax error stops parsing, so it comes alone). -ENOMEM when memory runs out. Logs
+ * nothing: the caller decides how to report. */
+int config_load(const char *path, struct config **out, struct config_errors *errors);
+void config_free(struct config *cfg);
+
+/* Formats one error as "FILE:LINE: message" (or "FILE: message" without a line). */
+int config_error_format(const struct config_error *err, char *buf, size_t size);
+void config_errors_clear(struct config_errors *errors);
+
+/* One line: "2 inputs, 1 output, broker localhost:1883, base topic gpio2mqtt/pi". */
+int config_summary(const struct config *cfg, char *buf, size_t size);
+
+const char *config_bias_to_string(enum config_bias bias);
+const char *config_drive_to_string(enum config_drive drive);
+
+/* True when NAME can be one MQTT topic level: 1..CONFIG_NAME_MAX bytes of valid UTF-8, no '+',
+ * '#', '/', no control characters, not starting with '$'. */
+bool config_topic_level_valid(const char *name);

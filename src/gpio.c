@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+#include "gpio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <gpiod.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Events read from the kernel per read(2), and the kernel's own buffer per request (the most it
+ * accepts is 16 per line of the 64 a request can hold). */
+#define GPIO_READ_BATCH 64
+#define GPIO_KERNEL_BUFFER 1024
+/* Batches read per gpio_dispatch(), so a storm on one line cannot starve MQTT commands; what is
+ * left keeps the fd readable and is read on the next loop iteration. */
+#define GPIO_DISPATCH_BATCHES 16
+
+struct gpio_chip {
+	char *path;  /* /dev/gpiochipN */
+	char *name;  /* gpiochipN */
+	char *label; /* e.g. pinctrl-bcm2711 */
+	unsigned int num_lines;
+	struct gpiod_chip *chip; /* NULL when it could not be opened */
+	int open_errno;
+	struct gpiod_line_request *request; /* NULL when none of our pins is on this chip */
+};
+
+struct gpio_pin {
+	size_t chip;
+	unsigned int offset;
+	bool is_input;
+	unsigned long line_seqno; /* last kernel per-line sequence number seen */
+	bool active;              /* last level reported */
+	bool lost_pending;        /* edges lost in this dispatch: read the line afterwards */
+};
+
+struct gpio {
+	struct gpio_chip *chips;
+	size_t n_chips;
+	struct gpio_pin *pins;
+	size_t n_pins;
+	const struct config_pin *cfg;
+	size_t *fd_chips; /* chip index of each request fd */
+	size_t n_fds;
+	struct gpiod_edge_event_buffer *buffer;
+};
+
+static void gpio_err(char *err, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void gpio_err(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, size, fmt, ap);
+	va_end(ap);
+}
+
+static int gpio_chip_compare(const void *a, const void *b)
+{
+	const struct gpio_chip *x = a, *y = b;
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+
+	/* gpiochip2 before gpiochip10 */
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void gpio_chips_free(struct gpio *gpio)
+{
+	for (size_t i = 0; i < gpio->n_chips; i++) {
+		struct gpio_chip *c = &gpio->chips[i];
+
+		if (c->request)
+			gpiod_line_request_release(c->request);
+		if (c->chip)
+			gpiod_chip_close(c->chip);
+		free(c->path);
+		free(c->name);
+		free(c->label);
+	}
+	free(gpio->chips);
+	gpio->chips = NULL;
+	gpio->n_chips = 0;
+}
+
+/* Every GPIO character device in /dev, opened when possible, sorted by name. */
+static int gpio_chips_scan(struct gpio *gpio)
+{
+	DIR *dir = opendir("/dev");
+	struct dirent *de;
+	int r = 0;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		struct gpio_chip *grown, *c;
+		struct gpiod_chip_info *info;
+		char path[PATH_MAX];
+
+		if (strncmp(de->d_name, "gpiochip", 8) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+		if (!gpiod_is_gpiochip_device(path))
+			continue;
+		grown = realloc(gpio->chips, (gpio->n_chips + 1) * sizeof(*grown));
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		gpio->chips = grown;
+		c = &gpio->chips[gpio->n_chips++];
+		memset(c, 0, sizeof(*c));
+		c->path = strdup(path);
+		c->name = strdup(de->d_name);
+		if (!c->path || !c->name) {
+			r = -ENOMEM;
+			break;
+		}
+		c->chip = gpiod_chip_open(path);
+		if (!c->chip) {
+			c->open_errno = errno;
+			continue;
+		}
+		info = gpiod_chip_get_info(c->chip);
+		if (!info) {
+			c->open_errno = errno;
+			gpiod_chip_close(c->chip);
+			c->chip = NULL;
+			continue;
+		}
+		c->label = strdup(gpiod_chip_info_get_label(info));
+		c->num_lines = (unsigned int)gpiod_chip_info_get_num_lines(info);
+		gpiod_chip_info_free(info);
+		if (!c->label) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	closedir(dir);
+	if (r == 0 && gpio->n_chips > 1)
+		qsort(gpio->chips, gpio->n_chips, sizeof(*gpio->chips), gpio_chip_compare);
+	return r;
+}
+
+static void gpio_chips_unopened(const struct gpio *gpio, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < gpio->n_chips && n < size; i++) {
+		if (gpio->chips[i].chip)
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "; cannot open %s: %s", gpio->chips[i].path,
+				      strerror(gpio->chips[i].open_errno));
+	}
+}
+
+static int gpio_pin_find_by_name(struct gpio *gpio, size_t pin, char *err, size_t err_size)
+{
+	const struct config_pin *p = &gpio->cfg[pin];
+	size_t found = SIZE_MAX;
+	char unopened[512];
+
+	for (size_t i = 0; i < gpio->n_chips; i++) {
+		int offset;
+
+		if (!gpio->chips[i].chip)
+			continue;
+		offset = gpiod_chip_get_line_offset_from_name(gpio->chips[i].chip, p->line.name);
+		if (offset < 0)
+			continue;
+		if (found != SIZE_MAX) {
+			gpio_err(err, err_size,
+				 "pin '%s': line name '%s' is not unique: it is on %s (%s) and %s (%s); "
+				 "name the line by chip and offset instead",
+				 p->name, p->line.name, gpio->chips[found].name,
+				 gpio->chips[found].label, gpio->chips[i].name, gpio->chips[i].label);
+			return -ENOTUNIQ;
+		}
+		found = i;
+		gpio->pins[pin].chip = i;
+		gpio->pins[pin].offset = (unsigned int)offset;
+	}
+	if (found == SIZE_MAX) {
+		gpio_chips_unopened(gpio, unopened, sizeof(unopened));
+		gpio_err(err, err_size, "pin '%s': no line named '%s' on any GPIO chip%s", p->name,
+			 p->line.name, unopened);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static bool gpio_chip_matches(const struct gpio_chip *c, const char *spec)
+{
+	return strcmp(spec, c->path) == 0 || strcmp(spec, c->name) == 0 ||
+	       (c->label && strcmp(spec, c->label) == 0);
+}
+
+static int gpio_pin_find_by_chip(struct gpio *gpio, size_t pin, char *err, size_t err_size)
+{
+	const struct config_pin *p = &gpio->cfg[pin];
+	size_t found = SIZE_MAX;
+	char resolved[PATH_MAX];
+	const char *spec = p->line.chip;
+	char unopened[512];
+
+	/* A path may be a symlink, e.g. a udev alias for the header chip. */
+	if (spec[0] == '/' && realpath(spec, resolved))
+		spec = resolved;
+	for (size_t i = 0; i < gpio->n_chips; i++) {
+		if (!gpio_chip_matches(&gpio->chips[i], spec))
+			continue;
+		if (found != SIZE_MAX) {
+			gpio_err(err, err_size,
+				 "pin '%s': chip '%s' is ambiguous: both %s and %s match; use the "
+				 "chip's path",
+				 p->name, p->line.chip, gpio->chips[found].path, gpio->chips[i].path);
+			return -ENOTUNIQ;
+		}
+		found = i;
+	}
+	if (found == SIZE_MAX) {
+		gpio_chips_unopened(gpio, unopened, sizeof(unopened));
+		gpio_err(err, err_size, "pin '%s': no GPIO chip with path, name or label '%s'%s",
+			 p->name, p->line.chip, unopened);
+		return -ENOENT;
+	}
+	if (!gpio->chips[found].chip) {
+		gpio_err(err, err_size, "pin '%s': cannot open %s: %s", p->name,
+			 gpio->chips[found].path, strerror(gpio->chips[found].open_errno));
+		return -gpio->chips[found].open_errno;
+	}
+	if (p->line.offset >= gpio->chips[found].num_lines) {
+		gpio_err(err, err_size, "pin '%s': chip %s (%s) has lines 0..%u, not %u", p->name,
+			 gpio->chips[found].name, gpio->chips[found].label,
+			 gpio->chips[found].num_lines - 1, p->line.offset);
+		return -ERANGE;
+	}
+	gpio->pins[pin].chip = found;
+	gpio->pins[pin].offset = p->line.offset;
+	return 0;
+}
+
+static void gpio_line_describe(const struct gpio *gpio, size_t pin, char *buf, size_t size)
+{
+	const struct gpio_chip *c = &gpio->chips[gpio->pins[pin].chip];
+
+	if (gpio->cfg[pin].line.name)
+		snprintf(buf, size, "line '%s' (%s offset %u)", gpio->cfg[pin].line.name, c->name,
+			 gpio->pins[pin].offset);
+	else
+		snprintf(buf, size, "line %u of %s (%s)", gpio->pins[pin].offset, c->name,
+			 c->label ? c->label : "?");
+}
+
+static enum gpiod_line_bias gpio_bias(enum config_bias bias)
+{
+	switch (bias) {
+	case CONFIG_BIAS_DISABLED:
+		return GPIOD_LINE_BIAS_DISABLED;
+	case CONFIG_BIAS_PULL_UP:
+		return GPIOD_LINE_BIAS_PULL_UP;
+	case CONFIG_BIAS_PULL_DOWN:
+		return GPIOD_LINE_BIAS_PULL_DOWN;
+	case CONFIG_BIAS_AS_IS:
+	default:
+		return GPIOD_LINE_BIAS_AS_IS;
+	}
+}
+
+static enum gpiod_line_drive gpio_drive(enum config_drive drive)
+{
+	switch (drive) {
+	case CONFIG_DRIVE_OPEN_DRAIN:
+		return GPIOD_LINE_DRIVE_OPEN_DRAIN;
+	case CONFIG_DRIVE_OPEN_SOURCE:
+		return GPIOD_LINE_DRIVE_OPEN_SOURCE;
+	case CONFIG_DRIVE_PUSH_PULL:
+	default:
+		return GPIOD_LINE_DRIVE_PUSH_PULL;
+	}
+}
+
+static int gpio_settings_fill(struct gpiod_line_settings *s, const struct config_pin *p)
+{
+	int r = 0;
+
+	gpiod_line_settings_reset(s);
+	gpiod_line_settings_set_active_low(s, p->active_low);
+	r |= gpiod_line_settings_set_bias(s, gpio_bias(p->bias));
+	if (p->direction == CONFIG_DIRECTION_INPUT) {
+		r |= gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_INPUT);
+		r |= gpiod_line_settings_set_edge_detection(s, GPIOD_LINE_EDGE_BOTH);
+		gpiod_line_settings_set_debounce_period_us(s, p->debounce_ms * 1000UL);
+	} else {
+		r |= gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_OUTPUT);
+		r |= gpiod_line_settings_set_drive(s, gpio_drive(p->drive));
+		/* The level is part of the request: the line never shows another one. */
+		r |= gpiod_line_settings_set_output_value(s, p->initial ? GPIOD_LINE_VALUE_ACTIVE :
+									  GPIOD_LINE_VALUE_INACTIVE);
+	}
+	return r ? -EINVAL : 0;
+}
+
+/* After a failed request: which of our lines on the chip is held, and by whom. */
+static void gpio_request_explain(struct gpio *gpio, size_t chip, int error, char *err,
+				 size_t err_size)
+{
+	struct gpio_chip *c = &gpio->chips[chip];
+	char line[256];
+
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		struct gpiod_line_info *info;
+
+		if (gpio->pins[i].chip != chip)
+			continue;
+		info = gpiod_chip_get_line_info(c->chip, gpio->pins[i].offset);
+		if (!info)
+			continue;
+		if (gpiod_line_info_is_used(info)) {
+			const char *consumer = gpiod_line_info_get_consumer(info);
+
+			gpio_line_describe(gpio, i, line, sizeof(line));
+			gpio_err(err, err_size, "pin '%s': %s is busy: used by '%s'",
+				 gpio->cfg[i].name, line,
+				 consumer && consumer[0] ? consumer : "the kernel or another process");
+			gpiod_line_info_free(info);
+			return;
+		}
+		gpiod_line_info_free(info);
+	}
+	gpio_err(err, err_size, "cannot request lines on %s (%s): %s", c->name,
+		 c->label ? c->label : "?", strerror(error));
+}
+
+static int gpio_chip_request(struct gpio *gpio, size_t chip, const char *consumer, char *err,
+			     size_t err_size)
+{
+	struct gpio_chip *c = &gpio->chips[chip];
+	struct gpiod_line_settings *settings;
+	struct gpiod_line_config *line_cfg;
+	struct gpiod_request_config *req_cfg;
+	int r = -ENOMEM;
+
+	settings = gpiod_line_settings_new();
+	line_cfg = gpiod_line_config_new();
+	req_cfg = gpiod_request_config_new();
+	if (!settings || !line_cfg || !req_cfg)
+		goto free_configs;
+
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		unsigned int offset = gpio->pins[i].offset;
+
+		if (gpio->pins[i].chip != chip)
+			continue;
+		r = gpio_settings_fill(settings, &gpio->cfg[i]);
+		if (r < 0) {
+			gpio_err(err, err_size, "pin '%s': invalid line settings", gpio->cfg[i].name);
+			goto free_configs;
+		}
+		if (gpiod_line_config_add_line_settings(line_cfg, &offset, 1, settings) < 0) {
+			r = -errno;
+			gpio_err(err, err_size, "pin '%s': %s", gpio->cfg[i].name, strerror(errno));
+			goto free_configs;
+		}
+	}
+	gpiod_request_config_set_consumer(req_cfg, consumer);
+	gpiod_request_config_set_event_buffer_size(req_cfg, GPIO_KERNEL_BUFFER);
+
+	c->request = gpiod_chip_request_lines(c->chip, req_cfg, line_cfg);
+	if (!c->request) {
+		r = -errno;
+		gpio_request_explain(gpio, chip, errno, err, err_size);
+		goto free_configs;
+	}
+	r = 0;
+
+free_configs:
+	gpiod_request_config_free(req_cfg);
+	gpiod_line_config_free(line_cfg);
+	gpiod_line_settings_free(settings);
+	return r;
+}
+
+int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
+	      const char *consumer, char *err, size_t err_size)
+{
+	struct gpio *gpio;
+	int r;
+
+	err[0] = '\0';
+	gpio = calloc(1, sizeof(*gpio));
+	if (!gpio)
+		return -ENOMEM;
+	gpio->cfg = pins;
+	gpio->n_pins = n_pins;
+	gpio->pins = calloc(n_pins ? n_pins : 1, sizeof(*gpio->pins));
+	gpio->buffer = gpiod_edge_event_buffer_new(GPIO_READ_BATCH);
+	if (!gpio->pins || !gpio->buffer) {
+		r = -ENOMEM;
+		goto free_gpio;
+	}
+
+	r = gpio_chips_scan(gpio);
+	if (r < 0) {
+		gpio_err(err, err_size, "cannot list GPIO chips in /dev: %s", strerror(-r));
+		goto free_gpio;
+	}
+	if (gpio->n_chips == 0) {
+		gpio_err(err, err_size,
+			 "no GPIO chips in /dev (no /dev/gpiochip* device: is this a board with "
+			 "GPIO and is its driver loaded?)");
+		r = -ENODEV;
+		goto free_gpio;
+	}
+
+	for (size_t i = 0; i < n_pins; i++) {
+		gpio->pins[i].is_input = pins[i].direction == CONFIG_DIRECTION_INPUT;
+		r = pins[i].line.chip ? gpio_pin_find_by_chip(gpio, i, err, err_size) :
+					gpio_pin_find_by_name(gpio, i, err, err_size);
+		if (r < 0)
+			goto free_gpio;
+		/* The same line under two spellings (name and chip + offset) is caught here. */
+		for (size_t j = 0; j < i; j++) {
+			if (gpio->pins[j].chip == gpio->pins[i].chip &&
+			    gpio->pins[j].offset == gpio->pins[i].offset) {
+				char line[256];
+
+				gpio_line_describe(gpio, i, line, sizeof(line));
+				gpio_err(err, err_size, "pins '%s' and '%s' are the same %s",
+					 pins[j].name, pins[i].name, line);
+				r = -EEXIST;
+				goto free_gpio;
+			}
+		}
+	}
+
+	gpio->fd_chips = calloc(gpio->n_chips, sizeof(*gpio->fd_chips));
+	if (!gpio->fd_chips) {
+		r = -ENOMEM;
+		goto free_gpio;
+	}
+	for (size_t c = 0; c < gpio->n_chips; c++) {
+		bool used = false, has_inputs = false;
+
+		for (size_t i = 0; i < n_pins; i++) {
+			if (gpio->pins[i].chip == c) {
+				used = true;
+				has_inputs |= gpio->pins[i].is_input;
+			}
+		}
+		if (!used)
+			continue;
+		r = gpio_chip_request(gpio, c, consumer, err, err_size);
+		if (r < 0)
+			goto free_gpio; /* releases the requests made so far */
+		if (has_inputs)
+			gpio->fd_chips[gpio->n_fds++] = c;
+	}
+
+	for (size_t i = 0; i < n_pins; i++) {
+		r = gpio_get(gpio, i, &gpio->pins[i].active);
+		if (r < 0) {
+			gpio_err(err, err_size, "pin '%s': cannot read the line: %s", pins[i].name,
+				 strerror(-r));
+			goto free_gpio;
+		}
+	}
+
+	*out = gpio;
+	return 0;
+
+free_gpio:
+	gpio_close(gpio);
+	return r;
+}
+
+void gpio_close(struct gpio *gpio)
+{
+	if (!gpio)
+		return;
+	gpio_chips_free(gpio);
+	gpiod_edge_event_buffer_free(gpio->buffer);
+	free(gpio->fd_chips);
+	free(gpio->pins);
+	free(gpio);
+}
+
+size_t gpio_fd_count(const struct gpio *gpio)
+{
+	return gpio->n_fds;
+}
+
+int gpio_fd(const struct gpio *gpio, size_t index)
+{
+	if (index >= gpio->n_fds)
+		return -EINVAL;
+	return gpiod_line_request_get_fd(gpio->chips[gpio->fd_chips[index]].request);
+}
+
+static int gpio_pin_at(const struct gpio *gpio, size_t chip, unsigned int offset, size_t *pin)
+{
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		if (gpio->pins[i].chip == chip && gpio->pins[i].offset == offset) {
+			*pin = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata)
+{
+	struct gpiod_line_request *request = NULL;
+	size_t chip = 0;
+	int reported = 0;
+
+	for (size_t i = 0; i < gpio->n_fds; i++) {
+		chip = gpio->fd_chips[i];
+		if (gpiod_line_request_get_fd(gpio->chips[chip].request) == fd) {
+			request = gpio->chips[chip].request;
+			break;
+		}
+	}
+	if (!request)
+		return -EBADF;
+
+	for (int batch = 0; batch < GPIO_DISPATCH_BATCHES; batch++) {
+		int n = gpiod_line_request_read_edge_events(request, gpio->buffer, GPIO_READ_BATCH);
+
+		if (n < 0)
+			return -errno;
+		for (int k = 0; k < n; k++) {
+			struct gpiod_edge_event *e = gpiod_edge_event_buffer_get_event(gpio->buffer,
+										      (unsigned long)k);
+			unsigned long seqno = gpiod_edge_event_get_line_seqno(e);
+			struct gpio_event ev = { 0 };
+			struct gpio_pin *p;
+
+			if (gpio_pin_at(gpio, chip, gpiod_edge_event_get_line_offset(e), &ev.pin) < 0)
+				continue;
+			p = &gpio->pins[ev.pin];
+			/* The kernel numbers each line's events from 1 for this request. */
+			if (seqno > p->line_seqno + 1) {
+				ev.lost = seqno - p->line_seqno - 1;
+				p->lost_pending = true;
+			}
+			p->line_seqno = seqno;
+			ev.active = gpiod_edge_event_get_event_type(e) ==
+				    GPIOD_EDGE_EVENT_RISING_EDGE;
+			ev.timestamp_ns = gpiod_edge_event_get_timestamp_ns(e);
+			p->active = ev.active;
+			fn(userdata, &ev);
+			reported++;
+		}
+		/* The request fd blocks: read again only while events are waiting. */
+		if (n < GPIO_READ_BATCH && gpiod_line_request_wait_edge_events(request, 0) <= 0)
+			break;
+	}
+
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		struct gpio_pin *p = &gpio->pins[i];
+		struct gpio_event ev = { .pin = i };
+
+		if (p->chip != chip || !p->lost_pending)
+			continue;
+		p->lost_pending = false;
+		if (gpio_get(gpio, i, &ev.active) < 0 || ev.active == p->active)
+			continue;
+		p->active = ev.active;
+		fn(userdata, &ev);
+		reported++;
+	}
+	return reported;
+}
+
+int gpio_get(struct gpio *gpio, size_t pin, bool *active)
+{
+	enum gpiod_line_value v;
+
+	if (pin >= gpio->n_pins)
+		return -EINVAL;
+	v = gpiod_line_request_get_value(gpio->chips[gpio->pins[pin].chip].request,
+					 gpio->pins[pin].offset);
+	if (v == GPIOD_LINE_VALUE_ERROR)
+		return -errno;
+	*active = v == GPIOD_LINE_VALUE_ACTIVE;
+	return 0;
+}
+
+int gpio_set(struct gpio *gpio, size_t pin, bool active)
+{
+	if (pin >= gpio->n_pins || gpio->pins[pin].is_input)
+		return -EINVAL;
+	if (gpiod_line_request_set_value(gpio->chips[gpio->pins[pin].chip].request,
+					 gpio->pins[pin].offset,
+					 active ? GPIOD_LINE_VALUE_ACTIVE :
+						  GPIOD_LINE_VALUE_INACTIVE) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* GPIO access. libgpiod is used only in gpio.c; the integration tests link a test double with
+ * this same interface in its place (tests/integration/gpio_double.c). Pins are indices into the
+ * array given to gpio_open(); levels are logical (active_low already applied). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct gpio;
+
+struct gpio_event {
+	size_t pin;            /* index into the pins given to gpio_open() */
+	bool active;           /* logical level after the edge */
+	uint64_t timestamp_ns; /* kernel timestamp (CLOCK_MONOTONIC) */
+	uint64_t lost;         /* edges the kernel dropped on this line just before this one */
+};
+
+typedef void (*gpio_event_fn)(void *userdata, const struct gpio_event *event);
+
+/* Finds and requests every pin: inputs with both-edge detection, bias, active-low and kernel
+ * debounce; outputs with drive, active-low and their initial level in the request itself.
+ * All or nothing: on failure no line stays requested, a message naming the pin (and the
+ * consumer of a busy line) is written to ERR, and a negative errno is returned. Logs nothing. */
+int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
+	      const char *consumer, char *err, size_t err_size);
+void gpio_close(struct gpio *gpio);
+
+/* File descriptors that become readable when edge events are pending. */
+size_t gpio_fd_count(const struct gpio *gpio);
+int gpio_fd(const struct gpio *gpio, size_t index);
+
+/* Reads every pending event on FD (one of gpio_fd()) and calls FN for each, in order. When the
+ * kernel reports lost edges on a line, the line is read after the events and, if its level
+ * differs from the last event's, one more event with that level is reported, so the final state
+ * is always the line's real level. Returns the number of events reported or a negative errno. */
+int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata);
+
+int gpio_get(struct gpio *gpio, size_t pin, bool *active);
+int gpio_set(struct gpio *gpio, size_t pin, bool active);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#include "notify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "build-config.h"
+
+#if HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+static void notify_send(const char *state)
+{
+#if HAVE_LIBSYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+void notify_ready(void)
+{
+	notify_send("READY=1");
+}
+
+void notify_reloading(void)
+{
+	struct timespec ts;
+	char buf[64];
+
+	/* systemd 253+ wants MONOTONIC_USEC with RELOADING=1 for Type=notify-reload; older ones
+	 * ignore the extra field. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+	notify_send(buf);
+}
+
+void notify_stopping(void)
+{
+	notify_send("STOPPING=1");
+}
+
+void notify_status(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "STATUS=");
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	notify_send(buf);
+}
+
+void notify_watchdog(void)
+{
+	notify_send("WATCHDOG=1");
+}
+
+uint64_t notify_watchdog_interval_usec(void)
+{
+#if HAVE_LIBSYSTEMD
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		return usec / 2;
+#endif
+	return 0;
+}
