@@ -32,27 +32,42 @@ void log_init(int max_priority)
 	log_journal = log_stderr_is_journal();
 }
 
-void log_msg(int priority, const char *fmt, ...)
+static void log_vmsg(int priority, bool label, const char *fmt, va_list ap)
 {
 	char line[1024];
-	va_list ap;
 	int n = 0;
 
 	if (priority > log_max_priority)
 		return;
 	if (log_journal)
 		n = snprintf(line, sizeof(line), "<%d>", priority);
-	else if (priority <= LOG_ERR)
+	else if (label && priority <= LOG_ERR)
 		n = snprintf(line, sizeof(line), "error: ");
-	else if (priority == LOG_WARNING)
+	else if (label && priority == LOG_WARNING)
 		n = snprintf(line, sizeof(line), "warning: ");
 
-	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
 
 	/* One write per line keeps lines whole when the network thread logs at the same time. */
 	size_t len = strnlen(line, sizeof(line) - 2);
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
+}
+
+void log_msg(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(priority, true, fmt, ap);
+	va_end(ap);
+}
+
+void log_plain(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(priority, false, fmt, ap);
+	va_end(ap);
 }

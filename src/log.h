@@ -9,6 +9,9 @@
  * journal records its priority; otherwise lines read "gpio2mqtt: warning: ...". */
 void log_init(int max_priority);
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same without the "error: "/"warning: " word on a terminal, for lines that carry their own
+ * prefix, such as "gpio2mqtt.conf:17: ...". */
+void log_plain(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)

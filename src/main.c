@@ -289,7 +289,7 @@ static void daemon_config_errors_log(const struct config_errors *errors)
 
 	for (size_t i = 0; i < errors->n; i++) {
 		config_error_format(&errors->items[i], line, sizeof(line));
-		log_error("%s", line);
+		log_plain(LOG_ERR, "%s", line);
 	}
 }
 
@@ -515,8 +515,8 @@ int main(int argc, char **argv)
 		if (errors.n == 0)
 			log_error("%s: %s", d.config_path, strerror(-r));
 		else
-			log_error("%s: %zu error%s; nothing was started", d.config_path, errors.n,
-				  errors.n == 1 ? "" : "s");
+			log_plain(LOG_ERR, "%s: %zu error%s%s", d.config_path, errors.n,
+				  errors.n == 1 ? "" : "s", check ? "" : "; nothing was started");
 		config_errors_clear(&errors);
 		return EXIT_CONFIG;
 	}
