@@ -7,15 +7,45 @@
 #include <string.h>
 #include <strings.h>
 
+enum bridge_button {
+	BRIDGE_BUTTON_IDLE,
+	BRIDGE_BUTTON_PRESSED,   /* first press, held: long press at the deadline */
+	BRIDGE_BUTTON_RELEASED,  /* released after a short press: single at the deadline */
+	BRIDGE_BUTTON_PRESSED2,  /* second press within the window: double on release */
+	BRIDGE_BUTTON_LONG_HELD, /* long press reported; wait for the release */
+};
+
 struct bridge_pin {
-	const char *name; /* points into the config, which outlives the bridge */
+	const struct config_pin *cfg;
 	bool is_output;
 	bool active;
+	/* outputs */
+	uint64_t pulse_end; /* BRIDGE_NO_DEADLINE: no pulse running */
+	/* button inputs */
+	enum bridge_button button;
+	uint64_t button_deadline;
+};
+
+struct bridge_group {
+	const struct config_interlock *cfg;
+	size_t pending;           /* the output waiting to go ON, or SIZE_MAX */
+	uint64_t pending_at;      /* when it may */
+	unsigned int pending_pulse_ms;
+	bool any_off;             /* a member has gone OFF since start */
+	uint64_t last_off;        /* when the last member went OFF */
 };
 
 struct bridge {
+	const struct config *cfg;
 	struct bridge_pin *pins;
 	size_t n_pins;
+	struct bridge_group *groups;
+	size_t n_groups;
+	bool connected;
+	struct bridge_action *actions;
+	size_t n_actions;
+	size_t cap_actions;
+	bool out_of_memory;
 };
 
 static bool bridge_is_space(char c)
@@ -68,22 +98,22 @@ int bridge_topic_build(char *buf, size_t size, const char *base, const char *nam
 	return 0;
 }
 
-int bridge_topic_parse_set(const char *base, const char *topic, const char **name,
-			   size_t *name_len)
+int bridge_topic_parse(const char *base, const char *topic, const char *suffix,
+		       const char **name, size_t *name_len)
 {
-	static const char suffix[] = "/set";
 	size_t base_len = strlen(base);
 	size_t topic_len = strlen(topic);
+	size_t suffix_len = strlen(suffix);
 	const char *start, *end;
 
-	if (topic_len < base_len + 1 + 1 + strlen(suffix))
+	if (topic_len < base_len + 1 + 1 + suffix_len)
 		return -ENOENT;
 	if (strncmp(topic, base, base_len) != 0 || topic[base_len] != '/')
 		return -ENOENT;
-	if (strcmp(topic + topic_len - strlen(suffix), suffix) != 0)
+	if (strcmp(topic + topic_len - suffix_len, suffix) != 0)
 		return -ENOENT;
 	start = topic + base_len + 1;
-	end = topic + topic_len - strlen(suffix);
+	end = topic + topic_len - suffix_len;
 	if (memchr(start, '/', (size_t)(end - start)))
 		return -ENOENT;
 	*name = start;
@@ -91,23 +121,98 @@ int bridge_topic_parse_set(const char *base, const char *topic, const char **nam
 	return 0;
 }
 
-int bridge_new(struct bridge **out, const struct config_pin *pins, size_t n_pins,
-	       const bool *levels)
+int bridge_pulse_parse(const void *payload, size_t len, unsigned int *duration_ms)
+{
+	const char *p = payload;
+	unsigned long long v = 0;
+	size_t digits = 0;
+
+	if (!p)
+		return -EINVAL;
+	while (len > 0 && bridge_is_space(p[0])) {
+		p++;
+		len--;
+	}
+	while (len > 0 && bridge_is_space(p[len - 1]))
+		len--;
+	for (; digits < len; digits++) {
+		if (p[digits] < '0' || p[digits] > '9' || digits >= 9)
+			return -EINVAL;
+		v = v * 10 + (unsigned long long)(p[digits] - '0');
+	}
+	if (digits == 0 || v < 1 || v > BRIDGE_PULSE_MAX_MS)
+		return -EINVAL;
+	*duration_ms = (unsigned int)v;
+	return 0;
+}
+
+const char *bridge_event_name(enum bridge_event event)
+{
+	switch (event) {
+	case BRIDGE_EVENT_SINGLE:
+		return "single";
+	case BRIDGE_EVENT_DOUBLE:
+		return "double";
+	case BRIDGE_EVENT_LONG:
+		return "long";
+	}
+	return "unknown";
+}
+
+size_t bridge_levels_sanitize(const struct config *cfg, bool *levels)
+{
+	size_t cleared = 0;
+
+	for (size_t g = 0; g < cfg->n_interlocks; g++) {
+		bool one_on = false;
+
+		for (size_t i = 0; i < cfg->interlocks[g].n_outputs; i++) {
+			size_t pin = cfg->interlocks[g].outputs[i];
+
+			if (!levels[pin])
+				continue;
+			if (one_on) {
+				levels[pin] = false;
+				cleared++;
+			}
+			one_on = true;
+		}
+	}
+	return cleared;
+}
+
+int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels)
 {
 	struct bridge *bridge = calloc(1, sizeof(*bridge));
 
 	if (!bridge)
 		return -ENOMEM;
-	bridge->pins = calloc(n_pins ? n_pins : 1, sizeof(*bridge->pins));
-	if (!bridge->pins) {
-		free(bridge);
+	bridge->cfg = cfg;
+	bridge->n_pins = cfg->n_pins;
+	bridge->n_groups = cfg->n_interlocks;
+	bridge->pins = calloc(cfg->n_pins ? cfg->n_pins : 1, sizeof(*bridge->pins));
+	bridge->groups = calloc(cfg->n_interlocks ? cfg->n_interlocks : 1, sizeof(*bridge->groups));
+	bridge->cap_actions = 8 + 4 * cfg->n_pins;
+	bridge->actions = calloc(bridge->cap_actions, sizeof(*bridge->actions));
+	if (!bridge->pins || !bridge->groups || !bridge->actions) {
+		bridge_free(bridge);
 		return -ENOMEM;
 	}
-	bridge->n_pins = n_pins;
-	for (size_t i = 0; i < n_pins; i++) {
-		bridge->pins[i].name = pins[i].name;
-		bridge->pins[i].is_output = pins[i].direction == CONFIG_DIRECTION_OUTPUT;
-		bridge->pins[i].active = levels[i];
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		struct bridge_pin *p = &bridge->pins[i];
+
+		p->cfg = &cfg->pins[i];
+		p->is_output = cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT;
+		p->active = levels[i];
+		p->pulse_end = BRIDGE_NO_DEADLINE;
+		p->button_deadline = BRIDGE_NO_DEADLINE;
+		/* A button held at start is not a press: wait for its release. */
+		if (!p->is_output && cfg->pins[i].mode == CONFIG_INPUT_MODE_BUTTON && p->active)
+			p->button = BRIDGE_BUTTON_LONG_HELD;
+	}
+	for (size_t g = 0; g < cfg->n_interlocks; g++) {
+		bridge->groups[g].cfg = &cfg->interlocks[g];
+		bridge->groups[g].pending = SIZE_MAX;
 	}
 	*out = bridge;
 	return 0;
@@ -117,14 +222,22 @@ void bridge_free(struct bridge *bridge)
 {
 	if (!bridge)
 		return;
+	free(bridge->actions);
+	free(bridge->groups);
 	free(bridge->pins);
 	free(bridge);
+}
+
+const struct bridge_action *bridge_actions(const struct bridge *bridge, size_t *n)
+{
+	*n = bridge->n_actions;
+	return bridge->actions;
 }
 
 int bridge_pin_find(const struct bridge *bridge, const char *name, size_t name_len, size_t *pin)
 {
 	for (size_t i = 0; i < bridge->n_pins; i++) {
-		const char *pin_name = bridge->pins[i].name;
+		const char *pin_name = bridge->pins[i].cfg->name;
 
 		if (strlen(pin_name) == name_len && memcmp(pin_name, name, name_len) == 0) {
 			*pin = i;
@@ -144,38 +257,167 @@ size_t bridge_pin_count(const struct bridge *bridge)
 	return bridge->n_pins;
 }
 
-static void bridge_actions_add(struct bridge_actions *actions, enum bridge_action_type type,
-			       size_t pin, bool active)
+void bridge_connected_set(struct bridge *bridge, bool connected)
 {
-	if (actions->n < BRIDGE_ACTIONS_MAX)
-		actions->items[actions->n++] = (struct bridge_action){ type, pin, active };
+	bridge->connected = connected;
 }
 
-int bridge_input_edge(struct bridge *bridge, size_t pin, bool active,
-		      struct bridge_actions *actions)
+/* ---- actions ---------------------------------------------------------------------------- */
+
+static void bridge_begin(struct bridge *bridge)
 {
-	actions->n = 0;
-	if (pin >= bridge->n_pins || bridge->pins[pin].is_output)
-		return -EINVAL;
-	if (bridge->pins[pin].active == active)
-		return 0;
-	bridge->pins[pin].active = active;
-	bridge_actions_add(actions, BRIDGE_ACTION_PUBLISH_STATE, pin, active);
-	return 0;
+	bridge->n_actions = 0;
+	bridge->out_of_memory = false;
+}
+
+static int bridge_end(struct bridge *bridge, int r)
+{
+	return bridge->out_of_memory ? -ENOMEM : r;
+}
+
+static void bridge_action_add(struct bridge *bridge, struct bridge_action action)
+{
+	if (bridge->n_actions == bridge->cap_actions) {
+		size_t cap = bridge->cap_actions * 2;
+		struct bridge_action *grown = realloc(bridge->actions, cap * sizeof(*grown));
+
+		if (!grown) {
+			bridge->out_of_memory = true;
+			return;
+		}
+		bridge->actions = grown;
+		bridge->cap_actions = cap;
+	}
+	bridge->actions[bridge->n_actions++] = action;
+}
+
+static bool bridge_state_published(const struct bridge *bridge, size_t pin)
+{
+	for (size_t i = 0; i < bridge->n_actions; i++) {
+		if (bridge->actions[i].type == BRIDGE_ACTION_PUBLISH_STATE &&
+		    bridge->actions[i].pin == pin)
+			return true;
+	}
+	return false;
+}
+
+static void bridge_state_publish(struct bridge *bridge, size_t pin)
+{
+	bridge_action_add(bridge, (struct bridge_action){
+		.type = BRIDGE_ACTION_PUBLISH_STATE,
+		.pin = pin,
+		.active = bridge->pins[pin].active,
+	});
+}
+
+static void bridge_event_publish(struct bridge *bridge, size_t pin, enum bridge_event event)
+{
+	bridge_action_add(bridge, (struct bridge_action){
+		.type = BRIDGE_ACTION_PUBLISH_EVENT,
+		.pin = pin,
+		.event = event,
+	});
+}
+
+/* ---- outputs ---------------------------------------------------------------------------- */
+
+static struct bridge_group *bridge_group_of(struct bridge *bridge, size_t pin)
+{
+	size_t g = bridge->pins[pin].cfg->interlock;
+
+	return g == CONFIG_INTERLOCK_NONE ? NULL : &bridge->groups[g];
+}
+
+/* The only place an output's level changes. */
+static void bridge_level_set(struct bridge *bridge, size_t pin, bool active, uint64_t now)
+{
+	struct bridge_pin *p = &bridge->pins[pin];
+	struct bridge_group *group = bridge_group_of(bridge, pin);
+
+	if (p->active == active)
+		return;
+	p->active = active;
+	if (!active) {
+		p->pulse_end = BRIDGE_NO_DEADLINE;
+		if (group) {
+			group->any_off = true;
+			group->last_off = now;
+		}
+	}
+	bridge_action_add(bridge, (struct bridge_action){
+		.type = BRIDGE_ACTION_SET_OUTPUT,
+		.pin = pin,
+		.active = active,
+	});
+	bridge_state_publish(bridge, pin);
+}
+
+static void bridge_on_now(struct bridge *bridge, size_t pin, unsigned int pulse_ms, uint64_t now)
+{
+	bridge_level_set(bridge, pin, true, now);
+	bridge->pins[pin].pulse_end = pulse_ms ? now + pulse_ms : BRIDGE_NO_DEADLINE;
+}
+
+/* Asks for output PIN to be ACTIVE; everything that changes an output goes through here. */
+static int bridge_output_request(struct bridge *bridge, size_t pin, bool active,
+				 unsigned int pulse_ms, uint64_t now)
+{
+	struct bridge_group *group = bridge_group_of(bridge, pin);
+	struct bridge_pin *p = &bridge->pins[pin];
+	bool was = p->active;
+	uint64_t ready_at;
+
+	if (!active) {
+		if (group && group->pending == pin)
+			group->pending = SIZE_MAX;
+		p->pulse_end = BRIDGE_NO_DEADLINE;
+		bridge_level_set(bridge, pin, false, now);
+		return was ? BRIDGE_OUTCOME_CHANGED : BRIDGE_OUTCOME_UNCHANGED;
+	}
+	if (!group || p->active) {
+		/* Already ON: a pulse restarts (a staircase timer), a plain ON ends one. */
+		bridge_on_now(bridge, pin, pulse_ms, now);
+		return was ? BRIDGE_OUTCOME_UNCHANGED : BRIDGE_OUTCOME_CHANGED;
+	}
+
+	/* Interlocked: everything else OFF first, then the wait, then ON. */
+	group->pending = SIZE_MAX;
+	for (size_t i = 0; i < group->cfg->n_outputs; i++) {
+		size_t other = group->cfg->outputs[i];
+
+		if (other != pin)
+			bridge_level_set(bridge, other, false, now);
+	}
+	ready_at = group->any_off ? group->last_off + group->cfg->wait_ms : 0;
+	if (now >= ready_at) {
+		bridge_on_now(bridge, pin, pulse_ms, now);
+		return BRIDGE_OUTCOME_CHANGED;
+	}
+	group->pending = pin;
+	group->pending_at = ready_at;
+	group->pending_pulse_ms = pulse_ms;
+	return BRIDGE_OUTCOME_PENDING;
+}
+
+/* ON or waiting to be ON: what TOGGLE turns OFF. */
+static bool bridge_output_wanted(struct bridge *bridge, size_t pin)
+{
+	struct bridge_group *group = bridge_group_of(bridge, pin);
+
+	return bridge->pins[pin].active || (group && group->pending == pin);
 }
 
 int bridge_output_command(struct bridge *bridge, size_t pin, enum bridge_command command,
-			  struct bridge_actions *actions)
+			  uint64_t now)
 {
 	bool target;
-	int outcome;
+	int r;
 
-	actions->n = 0;
+	bridge_begin(bridge);
 	if (pin >= bridge->n_pins)
 		return -EINVAL;
 	if (!bridge->pins[pin].is_output)
 		return -EPERM;
-
 	switch (command) {
 	case BRIDGE_COMMAND_ON:
 		target = true;
@@ -184,22 +426,204 @@ int bridge_output_command(struct bridge *bridge, size_t pin, enum bridge_command
 		target = false;
 		break;
 	case BRIDGE_COMMAND_TOGGLE:
-		target = !bridge->pins[pin].active;
+		target = !bridge_output_wanted(bridge, pin);
 		break;
 	default:
 		return -EINVAL;
 	}
-
-	if (target != bridge->pins[pin].active) {
-		bridge->pins[pin].active = target;
-		bridge_actions_add(actions, BRIDGE_ACTION_SET_OUTPUT, pin, target);
-		outcome = BRIDGE_OUTCOME_CHANGED;
-	} else {
-		outcome = BRIDGE_OUTCOME_UNCHANGED;
-	}
+	r = bridge_output_request(bridge, pin, target, bridge->pins[pin].cfg->pulse_ms, now);
 	/* Home Assistant and openHAB expect the resulting state back, changed or not. */
-	bridge_actions_add(actions, BRIDGE_ACTION_PUBLISH_STATE, pin, target);
-	return outcome;
+	if (!bridge_state_published(bridge, pin))
+		bridge_state_publish(bridge, pin);
+	return bridge_end(bridge, r);
+}
+
+int bridge_output_pulse(struct bridge *bridge, size_t pin, unsigned int duration_ms, uint64_t now)
+{
+	int r;
+
+	bridge_begin(bridge);
+	if (pin >= bridge->n_pins || duration_ms == 0)
+		return -EINVAL;
+	if (!bridge->pins[pin].is_output)
+		return -EPERM;
+	r = bridge_output_request(bridge, pin, true, duration_ms, now);
+	if (!bridge_state_published(bridge, pin))
+		bridge_state_publish(bridge, pin);
+	return bridge_end(bridge, r);
+}
+
+/* ---- inputs ----------------------------------------------------------------------------- */
+
+static void bridge_bindings_run(struct bridge *bridge, size_t pin, bool pressed_edge, uint64_t now)
+{
+	const struct config_pin *c = bridge->pins[pin].cfg;
+	bool active = bridge->pins[pin].active;
+
+	for (size_t i = 0; i < c->n_bindings; i++) {
+		const struct config_binding *b = &c->bindings[i];
+		size_t out = b->output;
+		unsigned int pulse_ms = bridge->pins[out].cfg->pulse_ms;
+
+		if (b->when == CONFIG_BINDING_OFFLINE && bridge->connected)
+			continue;
+		switch (b->action) {
+		case CONFIG_BINDING_FOLLOW:
+			bridge_output_request(bridge, out, active, active ? pulse_ms : 0, now);
+			break;
+		case CONFIG_BINDING_TOGGLE:
+			/* A button toggles on each press, a switch on each change. */
+			if (c->mode == CONFIG_INPUT_MODE_BUTTON && !pressed_edge)
+				break;
+			if (bridge_output_wanted(bridge, out))
+				bridge_output_request(bridge, out, false, 0, now);
+			else
+				bridge_output_request(bridge, out, true, pulse_ms, now);
+			break;
+		case CONFIG_BINDING_ON:
+			if (active)
+				bridge_output_request(bridge, out, true, pulse_ms, now);
+			break;
+		case CONFIG_BINDING_OFF:
+			if (active)
+				bridge_output_request(bridge, out, false, 0, now);
+			break;
+		}
+	}
+}
+
+static void bridge_button_edge(struct bridge *bridge, size_t pin, bool active, uint64_t now)
+{
+	struct bridge_pin *p = &bridge->pins[pin];
+	const struct config_pin *c = p->cfg;
+
+	switch (p->button) {
+	case BRIDGE_BUTTON_IDLE:
+		if (active) {
+			p->button = BRIDGE_BUTTON_PRESSED;
+			p->button_deadline = now + c->long_press_ms;
+		}
+		break;
+	case BRIDGE_BUTTON_PRESSED:
+		if (active)
+			break;
+		if (c->double_press_ms == 0) {
+			bridge_event_publish(bridge, pin, BRIDGE_EVENT_SINGLE);
+			p->button = BRIDGE_BUTTON_IDLE;
+			p->button_deadline = BRIDGE_NO_DEADLINE;
+		} else {
+			p->button = BRIDGE_BUTTON_RELEASED;
+			p->button_deadline = now + c->double_press_ms;
+		}
+		break;
+	case BRIDGE_BUTTON_RELEASED:
+		if (active) {
+			p->button = BRIDGE_BUTTON_PRESSED2;
+			p->button_deadline = now + c->long_press_ms;
+		}
+		break;
+	case BRIDGE_BUTTON_PRESSED2:
+		if (active)
+			break;
+		bridge_event_publish(bridge, pin, BRIDGE_EVENT_DOUBLE);
+		p->button = BRIDGE_BUTTON_IDLE;
+		p->button_deadline = BRIDGE_NO_DEADLINE;
+		break;
+	case BRIDGE_BUTTON_LONG_HELD:
+		if (!active) {
+			p->button = BRIDGE_BUTTON_IDLE;
+			p->button_deadline = BRIDGE_NO_DEADLINE;
+		}
+		break;
+	}
+}
+
+int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t now)
+{
+	struct bridge_pin *p;
+
+	bridge_begin(bridge);
+	if (pin >= bridge->n_pins || bridge->pins[pin].is_output)
+		return -EINVAL;
+	p = &bridge->pins[pin];
+	if (p->active == active)
+		return 0;
+	p->active = active;
+	if (p->cfg->publish_state)
+		bridge_state_publish(bridge, pin);
+	if (p->cfg->mode == CONFIG_INPUT_MODE_BUTTON)
+		bridge_button_edge(bridge, pin, active, now);
+	bridge_bindings_run(bridge, pin, active, now);
+	return bridge_end(bridge, 0);
+}
+
+/* ---- time ------------------------------------------------------------------------------- */
+
+static void bridge_button_timeout(struct bridge *bridge, size_t pin)
+{
+	struct bridge_pin *p = &bridge->pins[pin];
+
+	p->button_deadline = BRIDGE_NO_DEADLINE;
+	switch (p->button) {
+	case BRIDGE_BUTTON_PRESSED:
+		bridge_event_publish(bridge, pin, BRIDGE_EVENT_LONG);
+		p->button = BRIDGE_BUTTON_LONG_HELD;
+		break;
+	case BRIDGE_BUTTON_RELEASED:
+		bridge_event_publish(bridge, pin, BRIDGE_EVENT_SINGLE);
+		p->button = BRIDGE_BUTTON_IDLE;
+		break;
+	case BRIDGE_BUTTON_PRESSED2:
+		/* A short press, then one held: a single press, then a long one. */
+		bridge_event_publish(bridge, pin, BRIDGE_EVENT_SINGLE);
+		bridge_event_publish(bridge, pin, BRIDGE_EVENT_LONG);
+		p->button = BRIDGE_BUTTON_LONG_HELD;
+		break;
+	case BRIDGE_BUTTON_IDLE:
+	case BRIDGE_BUTTON_LONG_HELD:
+		break;
+	}
+}
+
+int bridge_tick(struct bridge *bridge, uint64_t now)
+{
+	bridge_begin(bridge);
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		struct bridge_pin *p = &bridge->pins[i];
+
+		if (p->is_output && p->pulse_end <= now)
+			bridge_output_request(bridge, i, false, 0, now);
+		else if (!p->is_output && p->button_deadline <= now)
+			bridge_button_timeout(bridge, i);
+	}
+	for (size_t g = 0; g < bridge->n_groups; g++) {
+		struct bridge_group *group = &bridge->groups[g];
+		size_t pin = group->pending;
+
+		if (pin == SIZE_MAX || group->pending_at > now)
+			continue;
+		group->pending = SIZE_MAX;
+		bridge_output_request(bridge, pin, true, group->pending_pulse_ms, now);
+	}
+	return bridge_end(bridge, 0);
+}
+
+uint64_t bridge_next_deadline(const struct bridge *bridge)
+{
+	uint64_t next = BRIDGE_NO_DEADLINE;
+
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct bridge_pin *p = &bridge->pins[i];
+		uint64_t d = p->is_output ? p->pulse_end : p->button_deadline;
+
+		if (d < next)
+			next = d;
+	}
+	for (size_t g = 0; g < bridge->n_groups; g++) {
+		if (bridge->groups[g].pending != SIZE_MAX && bridge->groups[g].pending_at < next)
+			next = bridge->groups[g].pending_at;
+	}
+	return next;
 }
 
 void bridge_pin_sync(struct bridge *bridge, size_t pin, bool active)

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The bridge logic, pure: no I/O, no clock, no libraries. Edges and commands go in, actions
- * come out (drive an output, publish a state), and main.c carries them out. Unit tests drive
- * these functions directly. */
+/* The bridge logic, pure: no I/O, no clock, no libraries. Edges, commands and the time go in,
+ * actions come out (drive an output, publish a state or a button event), and main.c carries
+ * them out and arms one timer for bridge_next_deadline(). Unit tests drive these functions
+ * directly.
+ *
+ * Invariants: an output's level changes only through one function, which also publishes it; at
+ * most one output of an interlock group is ON at any time, and after one goes OFF the group's
+ * wait passes before another goes ON; a pulse always ends. */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -27,56 +33,88 @@ const char *bridge_state_payload(bool active);
 int bridge_topic_build(char *buf, size_t size, const char *base, const char *name,
 		       const char *suffix);
 
-/* When TOPIC is "<base>/<name>/set", points *NAME at <name> inside TOPIC and returns 0;
- * otherwise -ENOENT. */
-int bridge_topic_parse_set(const char *base, const char *topic, const char **name,
-			   size_t *name_len);
+/* When TOPIC is "<base>/<name><suffix>" (SUFFIX e.g. "/set"), points *NAME at <name> inside
+ * TOPIC and returns 0; otherwise -ENOENT. */
+int bridge_topic_parse(const char *base, const char *topic, const char *suffix,
+		       const char **name, size_t *name_len);
+
+#define BRIDGE_PULSE_MAX_MS 86400000U /* one day */
+
+/* A pulse duration: decimal milliseconds 1..BRIDGE_PULSE_MAX_MS, surrounding whitespace
+ * ignored. Returns 0 or -EINVAL. */
+int bridge_pulse_parse(const void *payload, size_t len, unsigned int *duration_ms);
 
 enum bridge_action_type {
 	BRIDGE_ACTION_SET_OUTPUT,    /* drive output PIN to ACTIVE */
 	BRIDGE_ACTION_PUBLISH_STATE, /* publish the state of PIN, which is ACTIVE */
+	BRIDGE_ACTION_PUBLISH_EVENT, /* publish EVENT of button PIN */
+};
+
+enum bridge_event {
+	BRIDGE_EVENT_SINGLE,
+	BRIDGE_EVENT_DOUBLE,
+	BRIDGE_EVENT_LONG,
 };
 
 struct bridge_action {
 	enum bridge_action_type type;
 	size_t pin;
 	bool active;
+	enum bridge_event event;
 };
 
-#define BRIDGE_ACTIONS_MAX 4
-
-struct bridge_actions {
-	struct bridge_action items[BRIDGE_ACTIONS_MAX];
-	size_t n;
-};
+/* "single", "double", "long". */
+const char *bridge_event_name(enum bridge_event event);
 
 struct bridge;
 
-/* Expected outcomes of bridge_output_command(). */
+/* Expected outcomes of a command. */
 enum bridge_outcome {
-	BRIDGE_OUTCOME_CHANGED = 1,   /* the output changes level; its new state is published */
+	BRIDGE_OUTCOME_CHANGED = 1,   /* the output changed level */
 	BRIDGE_OUTCOME_UNCHANGED = 2, /* already at that level: nothing is driven, state echoed */
+	BRIDGE_OUTCOME_PENDING = 3,   /* interlock: ON once the group's wait is over */
 };
 
-/* LEVELS holds the level of every pin at start (inputs as read, outputs as requested). */
-int bridge_new(struct bridge **out, const struct config_pin *pins, size_t n_pins,
-	       const bool *levels);
+#define BRIDGE_NO_DEADLINE UINT64_MAX
+
+/* Every function that takes NOW (milliseconds on a monotonic clock) may produce actions; they
+ * replace the previous call's and are read with bridge_actions(). CFG must outlive the bridge.
+ * LEVELS holds the level of every pin at start (inputs as read, outputs as requested). */
+int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels);
 void bridge_free(struct bridge *bridge);
+
+/* At most one output of an interlock group may start ON: clears the others in LEVELS (indexed
+ * like cfg->pins) and returns how many were cleared. */
+size_t bridge_levels_sanitize(const struct config *cfg, bool *levels);
+
+/* The actions produced by the last call; valid until the next call. */
+const struct bridge_action *bridge_actions(const struct bridge *bridge, size_t *n);
 
 /* The pin called NAME (NAME_LEN bytes), or -ENOENT. */
 int bridge_pin_find(const struct bridge *bridge, const char *name, size_t name_len, size_t *pin);
 bool bridge_pin_active(const struct bridge *bridge, size_t pin);
 size_t bridge_pin_count(const struct bridge *bridge);
 
-/* An input reached level ACTIVE: publish it unless the state already says so (a duplicate
- * report after lost edges). Returns 0, -EINVAL for an output or an unknown pin. */
-int bridge_input_edge(struct bridge *bridge, size_t pin, bool active,
-		      struct bridge_actions *actions);
+/* Bindings with when = "offline" act only while this is false. */
+void bridge_connected_set(struct bridge *bridge, bool connected);
 
-/* A command for PIN: returns a bridge_outcome with the actions to take, -EPERM when PIN is an
- * input, -EINVAL for an unknown pin. */
+/* An input reached level ACTIVE at NOW. A level equal to the known one (a duplicate report after
+ * lost edges) changes nothing. Returns 0, -EINVAL for an output or an unknown pin, -ENOMEM. */
+int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t now);
+
+/* A command for output PIN: returns a bridge_outcome, -EPERM when PIN is an input, -EINVAL
+ * for an unknown pin or command, -ENOMEM. The resulting state is always published (echoed). */
 int bridge_output_command(struct bridge *bridge, size_t pin, enum bridge_command command,
-			  struct bridge_actions *actions);
+			  uint64_t now);
+
+/* One pulse: ON now, OFF after DURATION_MS (> 0); a pulse already running restarts with the
+ * new duration. Same returns as bridge_output_command(). */
+int bridge_output_pulse(struct bridge *bridge, size_t pin, unsigned int duration_ms, uint64_t now);
+
+/* Carries out what is due at NOW: pulse ends, interlock waits, press timeouts. */
+int bridge_tick(struct bridge *bridge, uint64_t now);
+/* When bridge_tick() must be called next, or BRIDGE_NO_DEADLINE. */
+uint64_t bridge_next_deadline(const struct bridge *bridge);
 
 /* The line of PIN was read back as ACTIVE (e.g. after a failed set): the state follows it. */
 void bridge_pin_sync(struct bridge *bridge, size_t pin, bool active);

@@ -53,14 +53,25 @@ struct config_pin_seen {
 	int line_line;            /* 0: the line is not usable for duplicate checks */
 };
 
+/* A binding as written, resolved to an output once every pin is known. */
+struct config_binding_pending {
+	size_t input;
+	size_t binding; /* index into the input's bindings */
+	const config_setting_t *output; /* the "output" setting (its string and line) */
+};
+
 struct config_loader {
 	const char *path;
 	struct config_errors *errors;
 	struct config *cfg;
 	struct config_pin_seen *seen; /* parallel to cfg->pins */
+	struct config_binding_pending *pending;
+	size_t n_pending;
 };
 
-static const char *const config_top_keys[] = { "mqtt", "inputs", "outputs", NULL };
+static const char *const config_top_keys[] = {
+	"mqtt", "inputs", "outputs", "interlocks", "state_dir", NULL,
+};
 static const char *const config_mqtt_keys[] = {
 	"brokers", "client_id", "username", "password_file", "protocol", "keepalive",
 	"base_topic", "qos", "retain", "accept_retained_commands", "reconnect_min_ms",
@@ -68,10 +79,17 @@ static const char *const config_mqtt_keys[] = {
 };
 static const char *const config_broker_keys[] = { "host", "port", NULL };
 static const char *const config_pin_keys[] = {
-	"name", "line", "chip", "offset", "bias", "active_low", "qos", "retain", NULL,
+	"name", "line", "chip", "offset", "bias", "active_low", "qos", "retain",
+	"accept_retained", "payload", NULL,
 };
-static const char *const config_input_keys[] = { "debounce_ms", NULL };
-static const char *const config_output_keys[] = { "drive", "initial", NULL };
+static const char *const config_input_keys[] = {
+	"debounce_ms", "mode", "double_press_ms", "long_press_ms", "publish_state", "bindings", NULL,
+};
+static const char *const config_output_keys[] = {
+	"drive", "power_on", "on_exit", "pulse_ms", NULL,
+};
+static const char *const config_binding_keys[] = { "output", "action", "when", NULL };
+static const char *const config_interlock_keys[] = { "outputs", "wait_ms", NULL };
 static const char *const config_reserved_names[] = { "status", "health", NULL };
 
 static const struct config_enum_name config_bias_names[] = {
@@ -87,9 +105,37 @@ static const struct config_enum_name config_drive_names[] = {
 	{ "open-source", CONFIG_DRIVE_OPEN_SOURCE },
 	{ NULL, 0 },
 };
-static const struct config_enum_name config_initial_names[] = {
-	{ "on", 1 },
-	{ "off", 0 },
+static const struct config_enum_name config_power_on_names[] = {
+	{ "off", CONFIG_POWER_ON_OFF },
+	{ "on", CONFIG_POWER_ON_ON },
+	{ "restore", CONFIG_POWER_ON_RESTORE },
+	{ NULL, 0 },
+};
+static const struct config_enum_name config_on_exit_names[] = {
+	{ "keep", CONFIG_ON_EXIT_KEEP },
+	{ "off", CONFIG_ON_EXIT_OFF },
+	{ NULL, 0 },
+};
+static const struct config_enum_name config_mode_names[] = {
+	{ "switch", CONFIG_INPUT_MODE_SWITCH },
+	{ "button", CONFIG_INPUT_MODE_BUTTON },
+	{ NULL, 0 },
+};
+static const struct config_enum_name config_action_names[] = {
+	{ "toggle", CONFIG_BINDING_TOGGLE },
+	{ "follow", CONFIG_BINDING_FOLLOW },
+	{ "on", CONFIG_BINDING_ON },
+	{ "off", CONFIG_BINDING_OFF },
+	{ NULL, 0 },
+};
+static const struct config_enum_name config_when_names[] = {
+	{ "always", CONFIG_BINDING_ALWAYS },
+	{ "offline", CONFIG_BINDING_OFFLINE },
+	{ NULL, 0 },
+};
+static const struct config_enum_name config_payload_names[] = {
+	{ "plain", CONFIG_PAYLOAD_PLAIN },
+	{ "json", CONFIG_PAYLOAD_JSON },
 	{ NULL, 0 },
 };
 static const struct config_enum_name config_protocol_names[] = {
@@ -1003,6 +1049,178 @@ static int config_parse_pin_line(struct config_loader *ld, const config_setting_
 	return 0;
 }
 
+static int config_parse_binding(struct config_loader *ld, const config_setting_t *g,
+				struct config_pin *pin, const char *ctx, unsigned int index)
+{
+	struct config_binding *b = &pin->bindings[pin->n_bindings];
+	struct config_binding_pending *grown;
+	const config_setting_t *output;
+	char bctx[CONFIG_CTX_MAX + 32];
+	const char *name;
+	int r, e;
+
+	snprintf(bctx, sizeof(bctx), "%s: bindings[%u]", ctx, index);
+	if (!config_setting_is_group(g))
+		return config_loader_report(ld, g, "%s must be a group: { output = \"...\"; action = "
+						   "\"toggle\"; }", bctx);
+	r = config_check_keys(ld, g, bctx, config_binding_keys, NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	*b = (struct config_binding){ .action = CONFIG_BINDING_TOGGLE, .when = CONFIG_BINDING_ALWAYS };
+	r = config_key_enum(ld, g, bctx, "action", config_action_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		b->action = (enum config_binding_action)e;
+	r = config_key_enum(ld, g, bctx, "when", config_when_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		b->when = (enum config_binding_when)e;
+	r = config_key_string(ld, g, bctx, "output", true, &name);
+	if (r == CONFIG_VALUE_ABSENT)
+		return config_loader_report(ld, g, "%s: output is missing", bctx);
+	if (r != CONFIG_VALUE_SET)
+		return r < 0 ? r : 0;
+	output = config_member(g, "output");
+	grown = realloc(ld->pending, (ld->n_pending + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	ld->pending = grown;
+	ld->pending[ld->n_pending++] = (struct config_binding_pending){
+		.input = ld->cfg->n_pins - 1,
+		.binding = pin->n_bindings,
+		.output = output,
+	};
+	pin->n_bindings++;
+	return 0;
+}
+
+static int config_parse_bindings(struct config_loader *ld, const config_setting_t *g,
+				 struct config_pin *pin, const char *ctx)
+{
+	const config_setting_t *list = config_member(g, "bindings");
+	int n, r;
+
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return config_loader_report(ld, list, "%s: bindings must be a list of groups: ( { "
+						      "output = \"...\"; action = \"toggle\"; } )",
+					    ctx);
+	n = config_setting_length(list);
+	pin->bindings = calloc(n ? (size_t)n : 1, sizeof(*pin->bindings));
+	if (!pin->bindings)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		r = config_parse_binding(ld, config_setting_get_elem(list, (unsigned int)i), pin, ctx,
+					 (unsigned int)i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int config_parse_input(struct config_loader *ld, const config_setting_t *g,
+			      struct config_pin *pin, const char *ctx)
+{
+	long long v;
+	int r, e;
+
+	r = config_key_int(ld, g, ctx, "debounce_ms", 0, 10000, NULL, &v);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->debounce_ms = (unsigned int)v;
+	r = config_key_enum(ld, g, ctx, "mode", config_mode_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->mode = (enum config_input_mode)e;
+	pin->publish_state = pin->mode == CONFIG_INPUT_MODE_SWITCH;
+	r = config_key_bool(ld, g, ctx, "publish_state", &pin->publish_state);
+	if (r < 0)
+		return r;
+
+	if (pin->mode == CONFIG_INPUT_MODE_BUTTON) {
+		r = config_key_int(ld, g, ctx, "double_press_ms", 0, 5000, NULL, &v);
+		if (r < 0)
+			return r;
+		if (r == CONFIG_VALUE_SET)
+			pin->double_press_ms = (unsigned int)v;
+		r = config_key_int(ld, g, ctx, "long_press_ms", 100, 60000, NULL, &v);
+		if (r < 0)
+			return r;
+		if (r == CONFIG_VALUE_SET)
+			pin->long_press_ms = (unsigned int)v;
+		/* Presses shorter than the debounce period never reach us. */
+		if (pin->long_press_ms <= pin->debounce_ms) {
+			r = config_loader_report(ld, g, "%s: long_press_ms (%u) must be longer than "
+							"debounce_ms (%u)", ctx, pin->long_press_ms,
+						 pin->debounce_ms);
+			if (r < 0)
+				return r;
+		}
+		if (pin->double_press_ms && pin->double_press_ms <= pin->debounce_ms) {
+			r = config_loader_report(ld, g, "%s: double_press_ms (%u) must be longer than "
+							"debounce_ms (%u), or 0 to turn double presses "
+							"off", ctx, pin->double_press_ms,
+						 pin->debounce_ms);
+			if (r < 0)
+				return r;
+		}
+	} else {
+		static const char *const button_keys[] = { "double_press_ms", "long_press_ms" };
+
+		for (size_t i = 0; i < sizeof(button_keys) / sizeof(button_keys[0]); i++) {
+			const config_setting_t *s = config_member(g, button_keys[i]);
+
+			if (!s)
+				continue;
+			r = config_loader_report(ld, s, "%s: %s applies only to mode = \"button\"",
+						 ctx, button_keys[i]);
+			if (r < 0)
+				return r;
+		}
+	}
+	return config_parse_bindings(ld, g, pin, ctx);
+}
+
+static int config_parse_output(struct config_loader *ld, const config_setting_t *g,
+			       struct config_pin *pin, const char *ctx)
+{
+	long long v;
+	int r, e;
+
+	r = config_key_enum(ld, g, ctx, "drive", config_drive_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->drive = (enum config_drive)e;
+	r = config_key_enum(ld, g, ctx, "power_on", config_power_on_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->power_on = (enum config_power_on)e;
+	pin->initial = pin->power_on == CONFIG_POWER_ON_ON;
+	r = config_key_enum(ld, g, ctx, "on_exit", config_on_exit_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->on_exit = (enum config_on_exit)e;
+	r = config_key_int(ld, g, ctx, "pulse_ms", 0, 86400000, NULL, &v);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->pulse_ms = (unsigned int)v;
+	if (pin->pulse_ms && pin->power_on != CONFIG_POWER_ON_OFF)
+		return config_loader_report(ld, config_member(g, "pulse_ms"),
+					    "%s: pulse_ms cannot be combined with power_on = \"%s\" "
+					    "(a pulse output starts OFF)", ctx,
+					    pin->power_on == CONFIG_POWER_ON_ON ? "on" : "restore");
+	return 0;
+}
+
 static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 			    enum config_direction direction, unsigned int index)
 {
@@ -1025,6 +1243,11 @@ static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 		.drive = CONFIG_DRIVE_PUSH_PULL,
 		.qos = m->qos,
 		.retain = m->retain,
+		.accept_retained = m->accept_retained_commands,
+		.double_press_ms = 400,
+		.long_press_ms = 800,
+		.publish_state = true,
+		.interlock = CONFIG_INTERLOCK_NONE,
 	};
 	*seen = (struct config_pin_seen){ 0 };
 	/* counted before it is complete, so that config_free() frees whatever it holds */
@@ -1058,24 +1281,20 @@ static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 	r = config_key_bool(ld, g, ctx, "active_low", &pin->active_low);
 	if (r < 0)
 		return r;
-	if (direction == CONFIG_DIRECTION_INPUT) {
-		r = config_key_int(ld, g, ctx, "debounce_ms", 0, 10000, NULL, &v);
-		if (r < 0)
-			return r;
-		if (r == CONFIG_VALUE_SET)
-			pin->debounce_ms = (unsigned int)v;
-	} else {
-		r = config_key_enum(ld, g, ctx, "drive", config_drive_names, &e);
-		if (r < 0)
-			return r;
-		if (r == CONFIG_VALUE_SET)
-			pin->drive = (enum config_drive)e;
-		r = config_key_enum(ld, g, ctx, "initial", config_initial_names, &e);
-		if (r < 0)
-			return r;
-		if (r == CONFIG_VALUE_SET)
-			pin->initial = e != 0;
-	}
+	if (direction == CONFIG_DIRECTION_INPUT)
+		r = config_parse_input(ld, g, pin, ctx);
+	else
+		r = config_parse_output(ld, g, pin, ctx);
+	if (r < 0)
+		return r;
+	r = config_key_bool(ld, g, ctx, "accept_retained", &pin->accept_retained);
+	if (r < 0)
+		return r;
+	r = config_key_enum(ld, g, ctx, "payload", config_payload_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->payload = (enum config_payload)e;
 	r = config_key_int(ld, g, ctx, "qos", 0, 2, "0, 1 or 2", &v);
 	if (r < 0)
 		return r;
@@ -1115,6 +1334,176 @@ static int config_pin_list(struct config_loader *ld, const config_setting_t *roo
 	}
 	*list = s;
 	return 0;
+}
+
+/* ---- bindings, interlocks, state directory ---------------------------------------------- */
+
+static size_t config_pin_index(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		if (cfg->pins[i].name && strcmp(cfg->pins[i].name, name) == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* The output called NAME for a message at WHERE in CTX; SIZE_MAX (reported) when there is none. */
+static int config_output_find(struct config_loader *ld, const config_setting_t *where,
+			      const char *ctx, const char *name, size_t *index)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	*index = config_pin_index(ld->cfg, name);
+	config_quote(quoted, sizeof(quoted), name);
+	if (*index == SIZE_MAX)
+		return config_loader_report(ld, where, "%s: no output called %s", ctx, quoted);
+	if (ld->cfg->pins[*index].direction != CONFIG_DIRECTION_OUTPUT) {
+		*index = SIZE_MAX;
+		return config_loader_report(ld, where, "%s: %s is an input, not an output", ctx,
+					    quoted);
+	}
+	return 0;
+}
+
+static int config_bindings_resolve(struct config_loader *ld)
+{
+	for (size_t i = 0; i < ld->n_pending; i++) {
+		const struct config_binding_pending *p = &ld->pending[i];
+		struct config_pin *input = &ld->cfg->pins[p->input];
+		char ctx[CONFIG_CTX_MAX + 32];
+		size_t output;
+		int r;
+
+		snprintf(ctx, sizeof(ctx), "input '%s': bindings[%zu]", input->name ? input->name : "?",
+			 p->binding);
+		r = config_output_find(ld, p->output, ctx, config_setting_get_string(p->output),
+				       &output);
+		if (r < 0)
+			return r;
+		/* Unresolved bindings point at the input itself and are never used: the file is
+		 * rejected. */
+		input->bindings[p->binding].output = output == SIZE_MAX ? p->input : output;
+	}
+	return 0;
+}
+
+static int config_parse_interlock(struct config_loader *ld, const config_setting_t *g,
+				  unsigned int index)
+{
+	struct config_interlock *il = &ld->cfg->interlocks[ld->cfg->n_interlocks];
+	const config_setting_t *outputs;
+	unsigned int n_on = 0;
+	char ctx[32];
+	long long v;
+	int r, n;
+
+	snprintf(ctx, sizeof(ctx), "interlocks[%u]", index);
+	if (!config_setting_is_group(g))
+		return config_loader_report(ld, g, "%s must be a group: { outputs = [ \"a\", \"b\" ]; "
+						   "}", ctx);
+	r = config_check_keys(ld, g, ctx, config_interlock_keys, NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	*il = (struct config_interlock){
+		.wait_ms = 500,
+		.source_line = (int)config_setting_source_line(g),
+	};
+	ld->cfg->n_interlocks++;
+	r = config_key_int(ld, g, ctx, "wait_ms", 0, 60000, NULL, &v);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		il->wait_ms = (unsigned int)v;
+
+	outputs = config_member(g, "outputs");
+	if (!outputs)
+		return config_loader_report(ld, g, "%s: outputs is missing", ctx);
+	if (!config_setting_is_array(outputs) && !config_setting_is_list(outputs))
+		return config_loader_report(ld, outputs, "%s: outputs must be an array of output "
+							 "names: [ \"a\", \"b\" ]", ctx);
+	n = config_setting_length(outputs);
+	if (n < 2)
+		return config_loader_report(ld, outputs, "%s: outputs must name at least two outputs",
+					    ctx);
+	il->outputs = calloc((size_t)n, sizeof(*il->outputs));
+	if (!il->outputs)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(outputs, (unsigned int)i);
+		struct config_pin *pin;
+		size_t out;
+
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			r = config_loader_report(ld, s, "%s: outputs must be an array of output names: "
+							"[ \"a\", \"b\" ]", ctx);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = config_output_find(ld, s, ctx, config_setting_get_string(s), &out);
+		if (r < 0)
+			return r;
+		if (out == SIZE_MAX)
+			continue;
+		pin = &ld->cfg->pins[out];
+		if (pin->interlock == ld->cfg->n_interlocks - 1) {
+			r = config_loader_report(ld, s, "%s: output '%s' is listed twice", ctx,
+						 pin->name);
+		} else if (pin->interlock != CONFIG_INTERLOCK_NONE) {
+			r = config_loader_report(ld, s, "%s: output '%s' is already in the interlock "
+							"group at line %d (an output can be in one "
+							"group only)", ctx, pin->name,
+						 ld->cfg->interlocks[pin->interlock].source_line);
+		} else {
+			pin->interlock = ld->cfg->n_interlocks - 1;
+			il->outputs[il->n_outputs++] = out;
+			if (pin->power_on == CONFIG_POWER_ON_ON && ++n_on == 2)
+				r = config_loader_report(ld, s, "%s: more than one output of the group "
+								"has power_on = \"on\" (at most one "
+								"may be ON)", ctx);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int config_parse_interlocks(struct config_loader *ld, const config_setting_t *root)
+{
+	const config_setting_t *list = config_member(root, "interlocks");
+	int n, r;
+
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return config_loader_report(ld, list, "interlocks must be a list of groups: ( { "
+						      "outputs = [ \"a\", \"b\" ]; } )");
+	n = config_setting_length(list);
+	ld->cfg->interlocks = calloc(n ? (size_t)n : 1, sizeof(*ld->cfg->interlocks));
+	if (!ld->cfg->interlocks)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		r = config_parse_interlock(ld, config_setting_get_elem(list, (unsigned int)i),
+					   (unsigned int)i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int config_parse_state_dir(struct config_loader *ld, const config_setting_t *root)
+{
+	const char *dir = "/var/lib/gpio2mqtt";
+	int r;
+
+	r = config_key_string(ld, root, "top level", "state_dir", true, &dir);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET && dir[0] != '/')
+		return config_loader_report(ld, config_member(root, "state_dir"),
+					    "state_dir must be an absolute path");
+	ld->cfg->state_dir = strdup(dir);
+	return ld->cfg->state_dir ? 0 : -ENOMEM;
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */
@@ -1180,7 +1569,13 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	r = config_bindings_resolve(ld);
+	if (r < 0)
+		return r;
+	r = config_parse_interlocks(ld, root);
+	if (r < 0)
+		return r;
+	return config_parse_state_dir(ld, root);
 }
 
 static struct config *config_new(const char *path)
@@ -1277,6 +1672,7 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 free_config:
 	config_free(ld.cfg);
 	free(ld.seen);
+	free(ld.pending);
 destroy_libconfig:
 	config_destroy(&lc);
 	config_errors_sort(ld.errors, first);
@@ -1303,8 +1699,13 @@ void config_free(struct config *cfg)
 		free(cfg->pins[i].name);
 		free(cfg->pins[i].line.name);
 		free(cfg->pins[i].line.chip);
+		free(cfg->pins[i].bindings);
 	}
 	free(cfg->pins);
+	for (size_t i = 0; i < cfg->n_interlocks; i++)
+		free(cfg->interlocks[i].outputs);
+	free(cfg->interlocks);
+	free(cfg->state_dir);
 	free(cfg->path);
 	free(cfg);
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_NAME_MAX 64 /* bytes in a pin name */
 
@@ -32,6 +33,57 @@ enum config_drive {
 	CONFIG_DRIVE_OPEN_DRAIN,
 	CONFIG_DRIVE_OPEN_SOURCE,
 };
+
+enum config_input_mode {
+	CONFIG_INPUT_MODE_SWITCH, /* the state follows the level */
+	CONFIG_INPUT_MODE_BUTTON, /* momentary: single, double and long press events */
+};
+
+enum config_binding_action {
+	CONFIG_BINDING_TOGGLE, /* button: on each press; switch: on each change */
+	CONFIG_BINDING_FOLLOW, /* the output takes the input's level */
+	CONFIG_BINDING_ON,     /* switched ON when the input becomes active */
+	CONFIG_BINDING_OFF,    /* switched OFF when the input becomes active */
+};
+
+enum config_binding_when {
+	CONFIG_BINDING_ALWAYS,
+	CONFIG_BINDING_OFFLINE, /* only while no broker is connected */
+};
+
+enum config_power_on {
+	CONFIG_POWER_ON_OFF,
+	CONFIG_POWER_ON_ON,
+	CONFIG_POWER_ON_RESTORE, /* the last commanded level, from the state file */
+};
+
+enum config_on_exit {
+	CONFIG_ON_EXIT_KEEP, /* the line is released as it is */
+	CONFIG_ON_EXIT_OFF,  /* driven OFF, then released */
+};
+
+enum config_payload {
+	CONFIG_PAYLOAD_PLAIN, /* ON / OFF, single / double / long */
+	CONFIG_PAYLOAD_JSON,  /* {"state":"ON","time":"...","seq":N} */
+};
+
+/* An input driving an output directly. */
+struct config_binding {
+	size_t output; /* index into config.pins; always an output */
+	enum config_binding_action action;
+	enum config_binding_when when;
+};
+
+/* Outputs of which at most one may be ON; between one going OFF and another going ON at least
+ * wait_ms pass. */
+struct config_interlock {
+	size_t *outputs; /* indices into config.pins */
+	size_t n_outputs;
+	unsigned int wait_ms;
+	int source_line;
+};
+
+#define CONFIG_INTERLOCK_NONE SIZE_MAX
 
 struct config_broker {
 	char *host;
@@ -71,8 +123,22 @@ struct config_pin {
 	enum config_bias bias; /* default as-is */
 	bool active_low;       /* default false */
 	unsigned int debounce_ms; /* inputs only, 0..10000, default 0 */
+	enum config_input_mode mode;   /* inputs only, default switch */
+	unsigned int double_press_ms; /* buttons: 0 (no double presses)..5000, default 400 */
+	unsigned int long_press_ms;   /* buttons: 100..60000, default 800 */
+	bool publish_state;           /* inputs: publish ON/OFF; default true for switches, false
+				       * for buttons */
+	struct config_binding *bindings; /* inputs only */
+	size_t n_bindings;
 	enum config_drive drive;  /* outputs only, default push-pull */
-	bool initial;             /* outputs only: logical level requested at start, default false (off) */
+	enum config_power_on power_on; /* outputs only, default off */
+	bool initial;             /* outputs only: the level power_on asks for, resolved at load
+				   * time for "on"/"off" (restore: false until the state file is read) */
+	enum config_on_exit on_exit; /* outputs only, default keep */
+	unsigned int pulse_ms;    /* outputs only: every ON ends after this long; 0: no pulse */
+	size_t interlock;         /* outputs: index into config.interlocks, or CONFIG_INTERLOCK_NONE */
+	bool accept_retained;     /* act on retained /set messages; default mqtt.accept_retained_commands */
+	enum config_payload payload; /* default plain */
 	int qos;                  /* per-pin override of mqtt.qos, else the same */
 	bool retain;              /* per-pin override of mqtt.retain, else the same */
 };
@@ -84,6 +150,9 @@ struct config {
 	size_t n_pins;
 	size_t n_inputs;
 	size_t n_outputs;
+	struct config_interlock *interlocks;
+	size_t n_interlocks;
+	char *state_dir; /* default /var/lib/gpio2mqtt; $STATE_DIRECTORY wins at run time */
 };
 
 struct config_error {

@@ -552,6 +552,7 @@ int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata)
 				p->lost_pending = true;
 			}
 			p->line_seqno = seqno;
+			ev.seqno = seqno;
 			ev.active = gpiod_edge_event_get_event_type(e) ==
 				    GPIOD_EDGE_EVENT_RISING_EDGE;
 			ev.timestamp_ns = gpiod_edge_event_get_timestamp_ns(e);

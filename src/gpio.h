@@ -18,6 +18,8 @@ struct gpio_event {
 	bool active;           /* logical level after the edge */
 	uint64_t timestamp_ns; /* kernel timestamp (CLOCK_MONOTONIC) */
 	uint64_t lost;         /* edges the kernel dropped on this line just before this one */
+	uint64_t seqno;        /* the kernel's sequence number of this edge on its line; 0 for a
+				* level read after lost edges */
 };
 
 typedef void (*gpio_event_fn)(void *userdata, const struct gpio_event *event);

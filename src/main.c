@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -16,11 +19,20 @@
 #include "loop.h"
 #include "mqtt.h"
 #include "notify.h"
+#include "state.h"
 
 #define EXIT_CONFIG 78 /* EX_CONFIG */
 #define TOPIC_MAX 512
 /* How long a stop waits for the broker to acknowledge "offline". */
 #define STOP_TIMEOUT_USEC (2 * 1000000ULL)
+
+/* What a state message carries in JSON: when the pin last changed and a sequence number. */
+struct daemon_pin {
+	uint64_t changed_ns; /* CLOCK_REALTIME of the last change */
+	uint64_t seq;        /* inputs: the kernel's line sequence number of that edge;
+			      * outputs: changes since start */
+	uint64_t events;     /* button events published since start */
+};
 
 struct daemon {
 	const char *config_path;
@@ -29,18 +41,37 @@ struct daemon {
 	struct gpio *gpio;
 	struct bridge *bridge;
 	struct mqtt *mqtt;
+	struct daemon_pin *pins;
 	int signal_fd;
 	struct loop_source *stop_timer;
+	struct loop_source *bridge_timer;
 	char status_topic[TOPIC_MAX];
 	char set_pattern[TOPIC_MAX];
+	char pulse_pattern[TOPIC_MAX];
 	char broker[300];
+	char state_path[PATH_MAX]; /* empty: no output uses power_on = "restore" */
+	bool state_failed;         /* the last save failed (logged once until one succeeds) */
 	bool connected;
 	bool stopping;
+	bool exited_outputs;
 	int offline_mid;
 	unsigned long long edges;
 	unsigned long long edges_lost;
 	unsigned long long dropped_reported;
 };
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+	return clock_ns(CLOCK_MONOTONIC) / 1000000ULL;
+}
 
 static void daemon_status_update(struct daemon *d)
 {
@@ -54,28 +85,110 @@ static void daemon_status_update(struct daemon *d)
 			      d->cfg->n_inputs, d->cfg->n_outputs);
 }
 
-static void daemon_publish_state(struct daemon *d, size_t pin)
+/* {"state":"ON","time":"2026-11-26T10:56:50.123456789Z","seq":7} */
+static void daemon_json(char *buf, size_t size, const char *key, const char *value,
+			uint64_t time_ns, uint64_t seq)
+{
+	time_t secs = (time_t)(time_ns / 1000000000ULL);
+	char stamp[32];
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "{\"%s\":\"%s\",\"time\":\"%s.%09lluZ\",\"seq\":%llu}", key, value,
+		 stamp, (unsigned long long)(time_ns % 1000000000ULL), (unsigned long long)seq);
+}
+
+static void daemon_publish(struct daemon *d, size_t pin, const char *suffix, const char *payload,
+			   bool retain)
 {
 	const struct config_pin *p = &d->cfg->pins[pin];
-	const char *payload = bridge_state_payload(bridge_pin_active(d->bridge, pin));
 	char topic[TOPIC_MAX];
 	int r;
 
-	/* While offline the bridge holds the latest state; it is published on connect. */
+	/* While offline the bridge holds the latest states; they are published on connect. */
 	if (!d->connected)
 		return;
-	r = bridge_topic_build(topic, sizeof(topic), d->cfg->mqtt.base_topic, p->name, NULL);
+	r = bridge_topic_build(topic, sizeof(topic), d->cfg->mqtt.base_topic, p->name, suffix);
 	if (r == 0)
-		r = mqtt_publish(d->mqtt, topic, payload, strlen(payload), p->qos, p->retain, NULL);
+		r = mqtt_publish(d->mqtt, topic, payload, strlen(payload), p->qos, retain, NULL);
 	if (r < 0 && r != -ENOTCONN)
-		log_warning("pin '%s': cannot publish state %s: %s", p->name, payload, strerror(-r));
+		log_warning("pin '%s': cannot publish %s: %s", p->name, payload, strerror(-r));
 }
 
-static void daemon_actions_run(struct daemon *d, const struct bridge_actions *actions)
+static void daemon_publish_state(struct daemon *d, size_t pin)
 {
-	for (size_t i = 0; i < actions->n; i++) {
-		const struct bridge_action *a = &actions->items[i];
-		const char *name = d->cfg->pins[a->pin].name;
+	const char *state = bridge_state_payload(bridge_pin_active(d->bridge, pin));
+	char json[160];
+
+	if (d->cfg->pins[pin].payload == CONFIG_PAYLOAD_JSON) {
+		daemon_json(json, sizeof(json), "state", state, d->pins[pin].changed_ns,
+			    d->pins[pin].seq);
+		state = json;
+	}
+	daemon_publish(d, pin, NULL, state, d->cfg->pins[pin].retain);
+}
+
+static void daemon_publish_event(struct daemon *d, size_t pin, enum bridge_event event)
+{
+	const char *name = bridge_event_name(event);
+	char json[160];
+
+	d->pins[pin].events++;
+	log_info("pin '%s': %s press", d->cfg->pins[pin].name, name);
+	if (d->cfg->pins[pin].payload == CONFIG_PAYLOAD_JSON) {
+		daemon_json(json, sizeof(json), "event", name, clock_ns(CLOCK_REALTIME),
+			    d->pins[pin].events);
+		name = json;
+	}
+	/* Events are moments, not states: never retained. */
+	daemon_publish(d, pin, "/event", name, false);
+}
+
+static void daemon_state_save(struct daemon *d)
+{
+	bool *levels;
+	int r;
+
+	levels = calloc(d->cfg->n_pins, sizeof(*levels));
+	if (!levels) {
+		log_error("cannot save %s: %s", d->state_path, strerror(ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < d->cfg->n_pins; i++)
+		levels[i] = bridge_pin_active(d->bridge, i);
+	r = state_save(d->state_path, d->cfg, levels);
+	free(levels);
+	if (r < 0 && !d->state_failed)
+		log_error("cannot save the output states to %s: %s (power_on = \"restore\" will use "
+			  "older states)", d->state_path, strerror(-r));
+	else if (r == 0 && d->state_failed)
+		log_notice("output states saved to %s again", d->state_path);
+	d->state_failed = r < 0;
+}
+
+static void daemon_timer_rearm(struct daemon *d)
+{
+	uint64_t deadline = bridge_next_deadline(d->bridge);
+	uint64_t now = now_ms();
+
+	if (deadline == BRIDGE_NO_DEADLINE)
+		loop_timer_arm(d->bridge_timer, 0, 0);
+	else
+		loop_timer_arm(d->bridge_timer, deadline > now ? (deadline - now) * 1000ULL : 1, 0);
+}
+
+/* Carries out what the last bridge call decided. */
+static void daemon_actions_run(struct daemon *d)
+{
+	const struct bridge_action *actions;
+	bool save = false;
+	size_t n;
+
+	actions = bridge_actions(d->bridge, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct bridge_action *a = &actions[i];
+		const struct config_pin *p = &d->cfg->pins[a->pin];
 		bool level;
 		int r;
 
@@ -83,35 +196,58 @@ static void daemon_actions_run(struct daemon *d, const struct bridge_actions *ac
 		case BRIDGE_ACTION_SET_OUTPUT:
 			r = gpio_set(d->gpio, a->pin, a->active);
 			if (r < 0) {
-				log_error("pin '%s': cannot drive the line %s: %s", name,
+				log_error("pin '%s': cannot drive the line %s: %s", p->name,
 					  bridge_state_payload(a->active), strerror(-r));
 				if (gpio_get(d->gpio, a->pin, &level) == 0)
 					bridge_pin_sync(d->bridge, a->pin, level);
 			}
+			log_debug("pin '%s': %s", p->name, bridge_state_payload(a->active));
+			d->pins[a->pin].changed_ns = clock_ns(CLOCK_REALTIME);
+			d->pins[a->pin].seq++;
+			save |= p->power_on == CONFIG_POWER_ON_RESTORE;
 			break;
 		case BRIDGE_ACTION_PUBLISH_STATE:
 			daemon_publish_state(d, a->pin);
 			break;
+		case BRIDGE_ACTION_PUBLISH_EVENT:
+			daemon_publish_event(d, a->pin, a->event);
+			break;
 		}
 	}
+	if (save && d->state_path[0])
+		daemon_state_save(d);
+	daemon_timer_rearm(d);
+}
+
+static void daemon_bridge_result(struct daemon *d, int r, const char *what)
+{
+	if (r == -ENOMEM)
+		log_error("%s: out of memory; some actions were not carried out", what);
+	daemon_actions_run(d);
 }
 
 static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 {
 	struct daemon *d = userdata;
-	struct bridge_actions actions;
+	const char *name = d->cfg->pins[ev->pin].name;
+	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+	/* The kernel's timestamp, so press durations do not depend on how busy we are. */
+	uint64_t ts = ev->timestamp_ns && ev->timestamp_ns <= mono ? ev->timestamp_ns : mono;
 
 	d->edges++;
 	if (ev->lost) {
 		d->edges_lost += ev->lost;
 		log_warning("pin '%s': %llu edges lost (the kernel's event buffer overflowed); "
 			    "%llu lost since start",
-			    d->cfg->pins[ev->pin].name, (unsigned long long)ev->lost, d->edges_lost);
+			    name, (unsigned long long)ev->lost, d->edges_lost);
 	}
-	if (bridge_input_edge(d->bridge, ev->pin, ev->active, &actions) < 0)
+	if (bridge_pin_active(d->bridge, ev->pin) == ev->active)
 		return;
-	log_debug("pin '%s': %s", d->cfg->pins[ev->pin].name, bridge_state_payload(ev->active));
-	daemon_actions_run(d, &actions);
+	d->pins[ev->pin].changed_ns = clock_ns(CLOCK_REALTIME) - (mono - ts);
+	d->pins[ev->pin].seq = ev->seqno ? ev->seqno : d->pins[ev->pin].seq + 1;
+	log_debug("pin '%s': %s", name, bridge_state_payload(ev->active));
+	daemon_bridge_result(d, bridge_input_edge(d->bridge, ev->pin, ev->active, ts / 1000000ULL),
+			     name);
 }
 
 static int daemon_on_gpio(void *userdata, int fd, uint32_t events)
@@ -123,6 +259,14 @@ static int daemon_on_gpio(void *userdata, int fd, uint32_t events)
 		log_error("cannot read GPIO events: %s", strerror(-r));
 		return r;
 	}
+	return 0;
+}
+
+static int daemon_on_bridge_timer(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	daemon_bridge_result(d, bridge_tick(d->bridge, now_ms()), "timer");
 	return 0;
 }
 
@@ -148,15 +292,20 @@ static void daemon_payload_quote(const char *payload, size_t len, char *buf, siz
 
 static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev)
 {
-	struct bridge_actions actions;
 	enum bridge_command command;
+	unsigned int duration_ms;
+	bool pulse = false;
 	const char *name;
 	size_t name_len, pin;
 	char quoted[256];
 	int r;
 
-	if (bridge_topic_parse_set(d->cfg->mqtt.base_topic, ev->topic, &name, &name_len) < 0)
-		return;
+	if (bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/set", &name, &name_len) < 0) {
+		if (bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/pulse", &name,
+				       &name_len) < 0)
+			return;
+		pulse = true;
+	}
 	if (bridge_pin_find(d->bridge, name, name_len, &pin) < 0) {
 		log_warning("mqtt: command on '%s' ignored: no pin called '%.*s'", ev->topic,
 			    (int)name_len, name);
@@ -168,42 +317,65 @@ static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev)
 		log_warning("pin '%s': command '%s' ignored: the pin is an input", name, quoted);
 		return;
 	}
-	if (ev->retain && !d->cfg->mqtt.accept_retained_commands) {
+	if (ev->retain && !d->cfg->pins[pin].accept_retained) {
 		log_notice("pin '%s': retained command '%s' ignored (a stale command left on the "
-			   "broker; set mqtt.accept_retained_commands to act on them)",
+			   "broker; set accept_retained = true on the pin to act on them)",
 			   name, quoted);
 		return;
 	}
-	if (bridge_command_parse(ev->payload, ev->payload_len, &command) < 0) {
-		log_warning("pin '%s': command '%s' ignored: expected ON, OFF or TOGGLE", name,
-			    quoted);
-		return;
+	if (pulse) {
+		if (bridge_pulse_parse(ev->payload, ev->payload_len, &duration_ms) < 0) {
+			log_warning("pin '%s': pulse '%s' ignored: expected milliseconds, 1 to %u",
+				    name, quoted, BRIDGE_PULSE_MAX_MS);
+			return;
+		}
+		r = bridge_output_pulse(d->bridge, pin, duration_ms, now_ms());
+	} else {
+		if (bridge_command_parse(ev->payload, ev->payload_len, &command) < 0) {
+			log_warning("pin '%s': command '%s' ignored: expected ON, OFF or TOGGLE", name,
+				    quoted);
+			return;
+		}
+		r = bridge_output_command(d->bridge, pin, command, now_ms());
 	}
-	r = bridge_output_command(d->bridge, pin, command, &actions);
-	if (r < 0)
-		return;
 	if (r == BRIDGE_OUTCOME_CHANGED)
-		log_info("pin '%s': %s (command '%s')", name,
-			 bridge_state_payload(bridge_pin_active(d->bridge, pin)), quoted);
-	daemon_actions_run(d, &actions);
+		log_info("pin '%s': %s (%s '%s')", name,
+			 bridge_state_payload(bridge_pin_active(d->bridge, pin)),
+			 pulse ? "pulse" : "command", quoted);
+	else if (r == BRIDGE_OUTCOME_PENDING)
+		log_info("pin '%s': ON after the interlock wait (%s '%s')", name,
+			 pulse ? "pulse" : "command", quoted);
+	daemon_bridge_result(d, r, name);
+}
+
+static bool daemon_pin_has_state(const struct daemon *d, size_t pin)
+{
+	return d->cfg->pins[pin].direction == CONFIG_DIRECTION_OUTPUT ||
+	       d->cfg->pins[pin].publish_state;
 }
 
 static void daemon_on_connected(struct daemon *d, const char *broker)
 {
 	static const char online[] = "online";
+	const char *patterns[] = { d->set_pattern, d->pulse_pattern };
 	int r;
 
 	d->connected = true;
+	bridge_connected_set(d->bridge, true);
 	snprintf(d->broker, sizeof(d->broker), "%s", broker);
 	/* Subscribe first, so a command sent right after "online" is not missed. */
-	r = mqtt_subscribe(d->mqtt, d->set_pattern, d->cfg->mqtt.qos);
-	if (r < 0 && r != -ENOTCONN)
-		log_error("mqtt: cannot subscribe to %s: %s", d->set_pattern, strerror(-r));
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		r = mqtt_subscribe(d->mqtt, patterns[i], d->cfg->mqtt.qos);
+		if (r < 0 && r != -ENOTCONN)
+			log_error("mqtt: cannot subscribe to %s: %s", patterns[i], strerror(-r));
+	}
 	r = mqtt_publish(d->mqtt, d->status_topic, online, strlen(online), 1, true, NULL);
 	if (r < 0 && r != -ENOTCONN)
 		log_warning("mqtt: cannot publish %s: %s", d->status_topic, strerror(-r));
-	for (size_t i = 0; i < d->cfg->n_pins; i++)
-		daemon_publish_state(d, i);
+	for (size_t i = 0; i < d->cfg->n_pins; i++) {
+		if (daemon_pin_has_state(d, i))
+			daemon_publish_state(d, i);
+	}
 	daemon_status_update(d);
 }
 
@@ -227,6 +399,7 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 			break;
 		case MQTT_EVENT_DISCONNECTED:
 			d->connected = false;
+			bridge_connected_set(d->bridge, false);
 			if (d->stopping)
 				daemon_quit(d);
 			else
@@ -253,6 +426,32 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 	return 0;
 }
 
+/* on_exit = "off": those outputs go OFF before the lines are released (and say so while the
+ * broker still listens). The state file keeps the commanded levels for power_on = "restore". */
+static void daemon_outputs_exit(struct daemon *d)
+{
+	if (d->exited_outputs || !d->gpio || !d->bridge)
+		return;
+	d->exited_outputs = true;
+	for (size_t i = 0; i < d->cfg->n_pins; i++) {
+		const struct config_pin *p = &d->cfg->pins[i];
+		int r;
+
+		if (p->direction != CONFIG_DIRECTION_OUTPUT || p->on_exit != CONFIG_ON_EXIT_OFF ||
+		    !bridge_pin_active(d->bridge, i))
+			continue;
+		r = gpio_set(d->gpio, i, false);
+		if (r < 0) {
+			log_error("pin '%s': cannot switch OFF on exit: %s", p->name, strerror(-r));
+			continue;
+		}
+		bridge_pin_sync(d->bridge, i, false);
+		d->pins[i].changed_ns = clock_ns(CLOCK_REALTIME);
+		d->pins[i].seq++;
+		daemon_publish_state(d, i);
+	}
+}
+
 static int daemon_on_stop_timeout(void *userdata)
 {
 	struct daemon *d = userdata;
@@ -272,6 +471,7 @@ static void daemon_stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_notice("stopping (%s)", why);
 	notify_stopping();
+	daemon_outputs_exit(d);
 	if (!d->connected) {
 		daemon_quit(d);
 		return;
@@ -365,6 +565,41 @@ static void usage(FILE *out)
 		GPIO2MQTT_DEFAULT_CONFIG);
 }
 
+/* power_on = "restore": the levels saved by the last run, else OFF with a warning. */
+static void daemon_state_load(struct daemon *d, bool *levels)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+	char why[256];
+	size_t len;
+	int r;
+
+	/* systemd's StateDirectory= wins over state_dir; it may list several, ':'-separated. */
+	if (dir && dir[0]) {
+		len = strcspn(dir, ":");
+	} else {
+		dir = d->cfg->state_dir;
+		len = strlen(dir);
+		/* Outside systemd nobody creates it for us. */
+		snprintf(d->state_path, sizeof(d->state_path), "%s", dir);
+		if (mkdir(d->state_path, 0755) < 0 && errno != EEXIST)
+			log_warning("cannot create %s: %s", d->state_path, strerror(errno));
+	}
+	snprintf(d->state_path, sizeof(d->state_path), "%.*s/outputs.state", (int)len, dir);
+
+	r = state_load(d->state_path, d->cfg, levels, why, sizeof(why));
+	if (r == 0)
+		log_info("output states restored from %s", d->state_path);
+	else if (r == STATE_OUTCOME_MISSING)
+		log_warning("%s: %s; outputs with power_on = \"restore\" start OFF", d->state_path,
+			    why);
+	else if (r == STATE_OUTCOME_CORRUPT)
+		log_warning("%s is corrupt (%s); outputs with power_on = \"restore\" start OFF",
+			    d->state_path, why);
+	else
+		log_warning("cannot read %s: %s; outputs with power_on = \"restore\" start OFF",
+			    d->state_path, strerror(-r));
+}
+
 static int daemon_setup(struct daemon *d)
 {
 	char err[1024];
@@ -377,6 +612,9 @@ static int daemon_setup(struct daemon *d)
 	if (r == 0)
 		r = bridge_topic_build(d->set_pattern, sizeof(d->set_pattern),
 				       d->cfg->mqtt.base_topic, "+", "/set");
+	if (r == 0)
+		r = bridge_topic_build(d->pulse_pattern, sizeof(d->pulse_pattern),
+				       d->cfg->mqtt.base_topic, "+", "/pulse");
 	if (r < 0) {
 		log_error("base topic too long");
 		return r;
@@ -395,19 +633,37 @@ static int daemon_setup(struct daemon *d)
 		return r;
 	}
 
+	levels = calloc(d->cfg->n_pins ? d->cfg->n_pins : 1, sizeof(*levels));
+	d->pins = calloc(d->cfg->n_pins ? d->cfg->n_pins : 1, sizeof(*d->pins));
+	if (!levels || !d->pins) {
+		free(levels);
+		log_error("cannot start: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	/* The level every output is requested with, so nothing clicks at start. */
+	for (size_t i = 0; i < d->cfg->n_pins; i++)
+		levels[i] = d->cfg->pins[i].initial;
+	if (state_needed(d->cfg))
+		daemon_state_load(d, levels);
+	if (bridge_levels_sanitize(d->cfg, levels))
+		log_warning("more than one output of an interlock group would start ON; only the "
+			    "first one listed does");
+	for (size_t i = 0; i < d->cfg->n_pins; i++) {
+		if (d->cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT)
+			d->cfg->pins[i].initial = levels[i];
+		d->pins[i].changed_ns = clock_ns(CLOCK_REALTIME);
+	}
+
 	r = gpio_open(&d->gpio, d->cfg->pins, d->cfg->n_pins, "gpio2mqtt", err, sizeof(err));
 	if (r < 0) {
+		free(levels);
 		log_error("%s", err);
 		return r;
 	}
-
-	levels = calloc(d->cfg->n_pins ? d->cfg->n_pins : 1, sizeof(*levels));
-	if (!levels)
-		return -ENOMEM;
 	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++)
 		r = gpio_get(d->gpio, i, &levels[i]);
 	if (r == 0)
-		r = bridge_new(&d->bridge, d->cfg->pins, d->cfg->n_pins, levels);
+		r = bridge_new(&d->bridge, d->cfg, levels);
 	free(levels);
 	if (r < 0) {
 		log_error("cannot set up the pins: %s", strerror(-r));
@@ -418,6 +674,9 @@ static int daemon_setup(struct daemon *d)
 	if (r < 0)
 		goto fail;
 	r = loop_add_fd(d->loop, d->signal_fd, daemon_on_signal, d, NULL);
+	if (r < 0)
+		goto fail;
+	r = loop_add_timer(d->loop, daemon_on_bridge_timer, d, &d->bridge_timer);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < gpio_fd_count(d->gpio); i++) {
@@ -456,9 +715,13 @@ static void daemon_teardown(struct daemon *d)
 {
 	/* The network thread goes first: nothing may arrive for the lines after they are gone. */
 	mqtt_free(d->mqtt);
+	d->mqtt = NULL;
+	d->connected = false;
+	daemon_outputs_exit(d);
 	loop_free(d->loop);
 	gpio_close(d->gpio);
 	bridge_free(d->bridge);
+	free(d->pins);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	config_free(d->cfg);

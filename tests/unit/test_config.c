@@ -599,6 +599,73 @@ static void test_to_string(void)
 	tap_ok(true, "config_free(NULL) and config_errors_clear(NULL) are no-ops");
 }
 
+static void test_light_control(void)
+{
+	struct config *cfg = load_good("config/good/light-control.conf");
+	const struct config_pin *p;
+	const struct config_interlock *il;
+
+	if (!cfg)
+		return;
+	tap_is_str(cfg->state_dir, "/tmp/gpio2mqtt-test-state", "light: state_dir");
+	p = &cfg->pins[0];
+	tap_is_str(p->name, "wall_button", "light: pin 0 is wall_button");
+	tap_is_int(p->mode, CONFIG_INPUT_MODE_BUTTON, "light: button mode");
+	tap_is_int(p->double_press_ms, 300, "light: double_press_ms");
+	tap_is_int(p->long_press_ms, 1000, "light: long_press_ms");
+	tap_ok(p->publish_state, "light: publish_state set on a button");
+	tap_is_int(p->payload, CONFIG_PAYLOAD_JSON, "light: json payload");
+	tap_is_int((long long)p->n_bindings, 2, "light: two bindings");
+	tap_is_str(cfg->pins[p->bindings[0].output].name, "hall_light", "light: binding 0 output");
+	tap_is_int(p->bindings[0].action, CONFIG_BINDING_TOGGLE, "light: binding 0 toggles");
+	tap_is_int(p->bindings[0].when, CONFIG_BINDING_ALWAYS, "light: binding 0 always (default)");
+	tap_is_str(cfg->pins[p->bindings[1].output].name, "porch", "light: binding 1 output");
+	tap_is_int(p->bindings[1].action, CONFIG_BINDING_ON, "light: binding 1 on");
+	tap_is_int(p->bindings[1].when, CONFIG_BINDING_OFFLINE, "light: binding 1 offline");
+	p = &cfg->pins[1];
+	tap_is_int(p->mode, CONFIG_INPUT_MODE_SWITCH, "light: rocker is a switch (default)");
+	tap_ok(p->publish_state, "light: switches publish their state by default");
+	tap_is_int(p->bindings[0].action, CONFIG_BINDING_FOLLOW, "light: follow");
+	tap_is_int(p->bindings[1].action, CONFIG_BINDING_OFF, "light: off");
+	p = &cfg->pins[2];
+	tap_ok(!p->publish_state, "light: buttons do not publish their state by default");
+	tap_is_int(p->double_press_ms, 0, "light: double presses off");
+	tap_is_int(p->long_press_ms, 800, "light: long_press_ms default");
+	tap_is_int((long long)p->n_bindings, 0, "light: no bindings");
+	p = &cfg->pins[3];
+	tap_is_str(p->name, "hall_light", "light: pin 3 is hall_light");
+	tap_is_int(p->power_on, CONFIG_POWER_ON_RESTORE, "light: power_on restore");
+	tap_ok(!p->initial, "light: restore requests OFF until the state file says otherwise");
+	tap_is_int(p->on_exit, CONFIG_ON_EXIT_OFF, "light: on_exit off");
+	tap_ok(p->accept_retained, "light: accept_retained");
+	tap_is_int((long long)p->interlock, (long long)CONFIG_INTERLOCK_NONE, "light: no group");
+	p = &cfg->pins[4];
+	tap_is_int(p->power_on, CONFIG_POWER_ON_ON, "light: porch power_on on");
+	tap_ok(p->initial, "light: porch requested ON");
+	tap_ok(!p->accept_retained, "light: accept_retained default from mqtt (false)");
+	tap_is_int(p->on_exit, CONFIG_ON_EXIT_KEEP, "light: on_exit default keep");
+	tap_is_int(cfg->pins[6].pulse_ms, 500, "light: garage pulse_ms");
+	tap_is_int(cfg->pins[5].pulse_ms, 0, "light: no pulse by default");
+
+	tap_is_int((long long)cfg->n_interlocks, 2, "light: two interlock groups");
+	il = &cfg->interlocks[0];
+	tap_is_int((long long)il->n_outputs, 2, "light: group 0 has two outputs");
+	tap_is_str(cfg->pins[il->outputs[0]].name, "shutter_up", "light: group 0 first");
+	tap_is_str(cfg->pins[il->outputs[1]].name, "shutter_down", "light: group 0 second");
+	tap_is_int(il->wait_ms, 750, "light: group 0 wait");
+	tap_is_int(cfg->interlocks[1].wait_ms, 500, "light: default wait 500 ms");
+	tap_is_int((long long)cfg->pins[7].interlock, 0, "light: shutter_up in group 0");
+	tap_is_int((long long)cfg->pins[5].interlock, 1, "light: fan in group 1 (list syntax)");
+	config_free(cfg);
+
+	cfg = load_good("config/good/minimal.conf");
+	if (cfg) {
+		tap_is_str(cfg->state_dir, "/var/lib/gpio2mqtt", "default state_dir");
+		tap_is_int((long long)cfg->n_interlocks, 0, "no interlocks by default");
+		config_free(cfg);
+	}
+}
+
 int main(void)
 {
 	if (chdir(TEST_DATA_DIR) != 0) {
@@ -609,6 +676,7 @@ int main(void)
 	test_good_corpus();
 	test_minimal();
 	test_full();
+	test_light_control();
 	test_chip_offset();
 	test_overrides();
 	test_password();

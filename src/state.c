@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Format, one record per line:
+ *   gpio2mqtt-state 1
+ *   <name> ON|OFF        (one line per restore output)
+ *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>
+ * Anything else, or a checksum that does not match, makes the file corrupt. */
+#define STATE_MAGIC "gpio2mqtt-state 1\n"
+#define STATE_SIZE_MAX (64 * 1024)
+
+static uint64_t state_hash(const char *data, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+bool state_needed(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		if (cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT &&
+		    cfg->pins[i].power_on == CONFIG_POWER_ON_RESTORE)
+			return true;
+	}
+	return false;
+}
+
+static int state_corrupt(char *why, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int state_corrupt(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+	return STATE_OUTCOME_CORRUPT;
+}
+
+static int state_parse(char *data, size_t len, const struct config *cfg, bool *levels,
+		       char *why, size_t why_size)
+{
+	bool *found_levels, *found;
+	char *line, *next, *sum;
+	uint64_t want;
+	char *end;
+	int r = 0;
+
+	if (len < strlen(STATE_MAGIC) || memcmp(data, STATE_MAGIC, strlen(STATE_MAGIC)) != 0)
+		return state_corrupt(why, why_size, "%s", "it does not start with the format line");
+	sum = strstr(data, "\nchecksum ");
+	if (!sum)
+		return state_corrupt(why, why_size, "%s", "it has no checksum line");
+	sum++;
+	want = strtoull(sum + strlen("checksum "), &end, 16);
+	if (end != sum + strlen("checksum ") + 16 || strcmp(end, "\n") != 0)
+		return state_corrupt(why, why_size, "%s", "its checksum line is malformed");
+	if (state_hash(data, (size_t)(sum - data)) != want)
+		return state_corrupt(why, why_size, "%s", "its checksum does not match");
+	*sum = '\0';
+
+	/* Apply nothing unless the whole file is good. */
+	found_levels = calloc(cfg->n_pins ? cfg->n_pins : 1, 2 * sizeof(bool));
+	if (!found_levels)
+		return -ENOMEM;
+	found = found_levels + (cfg->n_pins ? cfg->n_pins : 1);
+	for (line = data + strlen(STATE_MAGIC); *line; line = next) {
+		char *space, *nl = strchr(line, '\n');
+		bool on;
+
+		if (!nl) {
+			r = state_corrupt(why, why_size, "%s", "a line is not terminated");
+			goto free_found;
+		}
+		*nl = '\0';
+		next = nl + 1;
+		space = strrchr(line, ' ');
+		if (!space || space == line) {
+			r = state_corrupt(why, why_size, "malformed line '%s'", line);
+			goto free_found;
+		}
+		*space = '\0';
+		if (strcmp(space + 1, "ON") == 0) {
+			on = true;
+		} else if (strcmp(space + 1, "OFF") == 0) {
+			on = false;
+		} else {
+			r = state_corrupt(why, why_size, "bad level for '%s'", line);
+			goto free_found;
+		}
+		/* A pin since removed from the configuration is skipped. */
+		for (size_t i = 0; i < cfg->n_pins; i++) {
+			if (strcmp(cfg->pins[i].name, line) == 0 &&
+			    cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT &&
+			    cfg->pins[i].power_on == CONFIG_POWER_ON_RESTORE) {
+				found[i] = true;
+				found_levels[i] = on;
+			}
+		}
+	}
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		if (found[i])
+			levels[i] = found_levels[i];
+	}
+free_found:
+	free(found_levels);
+	return r;
+}
+
+int state_load(const char *path, const struct config *cfg, bool *levels, char *why,
+	       size_t why_size)
+{
+	char *data;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r;
+
+	why[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			snprintf(why, why_size, "no state file yet");
+			return STATE_OUTCOME_MISSING;
+		}
+		return -errno;
+	}
+	data = malloc(STATE_SIZE_MAX + 1);
+	if (!data) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (len < STATE_SIZE_MAX && (n = read(fd, data + len, STATE_SIZE_MAX - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto free_data;
+		}
+		len += (size_t)n;
+	}
+	if (len == STATE_SIZE_MAX) {
+		r = state_corrupt(why, why_size, "%s", "it is too large");
+		goto free_data;
+	}
+	data[len] = '\0';
+	if (strlen(data) != len) {
+		r = state_corrupt(why, why_size, "%s", "it contains NUL bytes");
+		goto free_data;
+	}
+	r = state_parse(data, len, cfg, levels, why, why_size);
+
+free_data:
+	free(data);
+	close(fd);
+	return r;
+}
+
+static int state_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int state_save(const char *path, const struct config *cfg, const bool *levels)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int fd, dir_fd, r;
+
+	mem = open_memstream(&data, &len);
+	if (!mem)
+		return -ENOMEM;
+	fputs(STATE_MAGIC, mem);
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		if (cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT &&
+		    cfg->pins[i].power_on == CONFIG_POWER_ON_RESTORE)
+			fprintf(mem, "%s %s\n", cfg->pins[i].name, levels[i] ? "ON" : "OFF");
+	}
+	if (fflush(mem) != 0) {
+		fclose(mem);
+		free(data);
+		return -ENOMEM;
+	}
+	fprintf(mem, "checksum %016llx\n", (unsigned long long)state_hash(data, len));
+	if (fclose(mem) != 0) {
+		free(data);
+		return -ENOMEM;
+	}
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		r = -ENAMETOOLONG;
+		goto free_data;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto free_data;
+	}
+	r = state_write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		goto free_data;
+	}
+	/* The rename itself must reach the disk before we rely on it. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd >= 0) {
+		fsync(dir_fd);
+		close(dir_fd);
+	}
+
+free_data:
+	free(data);
+	return r;
+}
