@@ -626,6 +626,23 @@ uint64_t bridge_next_deadline(const struct bridge *bridge)
 	return next;
 }
 
+void bridge_output_driven(struct bridge *bridge, size_t pin, bool active, uint64_t now)
+{
+	struct bridge_group *group;
+
+	if (pin >= bridge->n_pins || !bridge->pins[pin].is_output || active)
+		return;
+	group = bridge_group_of(bridge, pin);
+	if (!group)
+		return;
+	if (!group->any_off || now > group->last_off) {
+		group->any_off = true;
+		group->last_off = now;
+	}
+	if (group->pending != SIZE_MAX && group->pending_at < group->last_off + group->cfg->wait_ms)
+		group->pending_at = group->last_off + group->cfg->wait_ms;
+}
+
 void bridge_pin_sync(struct bridge *bridge, size_t pin, bool active)
 {
 	if (pin < bridge->n_pins)

@@ -116,5 +116,10 @@ int bridge_tick(struct bridge *bridge, uint64_t now);
 /* When bridge_tick() must be called next, or BRIDGE_NO_DEADLINE. */
 uint64_t bridge_next_deadline(const struct bridge *bridge);
 
+/* Output PIN was driven to ACTIVE at NOW (read after the line changed, rounded up): an
+ * interlock wait counts from the moment the line really went OFF, however late that was after
+ * the decision. */
+void bridge_output_driven(struct bridge *bridge, size_t pin, bool active, uint64_t now);
+
 /* The line of PIN was read back as ACTIVE (e.g. after a failed set): the state follows it. */
 void bridge_pin_sync(struct bridge *bridge, size_t pin, bool active);

@@ -585,6 +585,26 @@ static void test_interlock(void)
 	bridge_output_command(b, lamp, BRIDGE_COMMAND_ON, 5700);
 	tap_is_str(acts(b), "set lamp ON; state lamp ON", "outputs outside the group are free");
 
+	/* The OFF decided at 8000 but driven only at 8040 (a busy Pi): the wait counts from then. */
+	bridge_output_command(b, down, BRIDGE_COMMAND_ON, 8000);
+	tap_is_str(acts(b), "set up OFF; state up OFF; state down OFF", "down waits for up's OFF");
+	tap_is_int((long long)bridge_next_deadline(b), 8500, "due 500 ms after the decision");
+	bridge_output_driven(b, up, false, 8040);
+	tap_is_int((long long)bridge_next_deadline(b), 8540,
+		   "moved to 500 ms after the line really went OFF");
+	bridge_tick(b, 8539);
+	tap_is_str(acts(b), "", "not at 8539");
+	bridge_tick(b, 8540);
+	tap_is_str(acts(b), "set down ON; state down ON", "ON at 8540");
+	bridge_output_driven(b, down, true, 8541);
+	bridge_output_command(b, down, BRIDGE_COMMAND_OFF, 9000);
+	bridge_output_driven(b, down, false, 9001);
+	tap_is_int(bridge_output_command(b, up, BRIDGE_COMMAND_ON, 9500), BRIDGE_OUTCOME_PENDING,
+		   "499 ms after the driven OFF: still waiting");
+	tap_is_int((long long)bridge_next_deadline(b), 9501, "until 500 ms after 9001");
+	bridge_output_driven(b, lamp, false, 99999);
+	tap_is_int((long long)bridge_next_deadline(b), 9501, "outputs outside the group change nothing");
+
 	bool levels[MAX_PINS] = { true, true, true };
 	tap_is_int((long long)bridge_levels_sanitize(&cfg, levels), 1,
 		   "sanitize clears one of two starting ON");

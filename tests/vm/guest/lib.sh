@@ -174,6 +174,7 @@ sim_toggle() {
 sim_watch_start() {
 	_sim_find "$1" || return 1
 	_wf=$VM_RUN/watch
+	rm -f "$_wf.samples" "$_wf.stop"
 	( _f=$_sim_dir/value; _last=x; : >"$_wf.out"; _n=0
 	  while :; do read -r _v <"$_f"; _n=$((_n + 1)); if [ "$_v" != "$_last" ]; then echo "$_v" >>"$_wf.out"; _last=$_v; fi
 	  [ -e "$_wf.stop" ] && break; done; echo "$_n" >"$_wf.samples" ) &
@@ -182,7 +183,10 @@ sim_watch_start() {
 	wait_until 5 test -s "$_wf.out"
 }
 sim_watch_stop() {
+	# Called inside $(...) the shell cannot wait for the sampler (not its child there): the
+	# sampler's own "samples" file says it has seen the stop file and finished.
 	touch "$VM_RUN/watch.stop"; wait "$VM_WATCH_PID" 2>/dev/null
+	wait_until 10 test -e "$VM_RUN/watch.samples"
 	rm -f "$VM_RUN/watch.stop"
 	tr '\n' ' ' <"$VM_RUN/watch.out" | sed 's/ $//'
 }
