@@ -70,23 +70,29 @@ struct config_loader {
 };
 
 static const char *const config_top_keys[] = {
-	"mqtt", "inputs", "outputs", "interlocks", "state_dir", NULL,
+	"mqtt", "inputs", "outputs", "interlocks", "state_dir", "discovery", NULL,
 };
+static const char *const config_discovery_keys[] = { "homeassistant", "prefix", "homie", NULL };
 static const char *const config_mqtt_keys[] = {
 	"brokers", "client_id", "username", "password_file", "protocol", "keepalive",
 	"base_topic", "qos", "retain", "accept_retained_commands", "reconnect_min_ms",
-	"reconnect_max_ms", NULL,
+	"reconnect_max_ms", "tls", "offline_events", NULL,
 };
 static const char *const config_broker_keys[] = { "host", "port", NULL };
+static const char *const config_tls_keys[] = {
+	"ca_file", "ca_path", "cert_file", "key_file", "key_password_file", "min_version",
+	"insecure_skip_verify", NULL,
+};
 static const char *const config_pin_keys[] = {
 	"name", "line", "chip", "offset", "bias", "active_low", "qos", "retain",
 	"accept_retained", "payload", NULL,
 };
 static const char *const config_input_keys[] = {
-	"debounce_ms", "mode", "double_press_ms", "long_press_ms", "publish_state", "bindings", NULL,
+	"debounce_ms", "mode", "double_press_ms", "long_press_ms", "publish_state", "bindings",
+	"device_class", NULL,
 };
 static const char *const config_output_keys[] = {
-	"drive", "power_on", "on_exit", "pulse_ms", NULL,
+	"drive", "power_on", "on_exit", "pulse_ms", "component", NULL,
 };
 static const char *const config_binding_keys[] = { "output", "action", "when", NULL };
 static const char *const config_interlock_keys[] = { "outputs", "wait_ms", NULL };
@@ -138,9 +144,19 @@ static const struct config_enum_name config_payload_names[] = {
 	{ "json", CONFIG_PAYLOAD_JSON },
 	{ NULL, 0 },
 };
+static const struct config_enum_name config_component_names[] = {
+	{ "switch", CONFIG_COMPONENT_SWITCH },
+	{ "light", CONFIG_COMPONENT_LIGHT },
+	{ NULL, 0 },
+};
 static const struct config_enum_name config_protocol_names[] = {
 	{ "v5", CONFIG_PROTOCOL_V5 },
 	{ "v3.1.1", CONFIG_PROTOCOL_V311 },
+	{ NULL, 0 },
+};
+static const struct config_enum_name config_tls_version_names[] = {
+	{ "tlsv1.2", CONFIG_TLS_V1_2 },
+	{ "tlsv1.3", CONFIG_TLS_V1_3 },
 	{ NULL, 0 },
 };
 
@@ -631,7 +647,7 @@ static int config_parse_broker(struct config_loader *ld, const config_setting_t 
 		return config_loader_report(ld, g, "%s must be a group: { host = \"...\"; port = 1883; }",
 					    ctx);
 	ld->cfg->mqtt.n_brokers++;
-	b->port = 1883;
+	b->port = 0; /* default set by config_parse_mqtt once TLS is known */
 	b->source_line = (int)config_setting_source_line(g);
 
 	r = config_check_keys(ld, g, ctx, config_broker_keys, NULL, NULL, NULL);
@@ -677,7 +693,7 @@ static int config_parse_brokers(struct config_loader *ld, const config_setting_t
 		if (!m->brokers)
 			return -ENOMEM;
 		m->n_brokers = 1;
-		m->brokers[0].port = 1883;
+		m->brokers[0].port = 0; /* default set by config_parse_mqtt once TLS is known */
 		m->brokers[0].host = strdup("localhost");
 		return m->brokers[0].host ? 0 : -ENOMEM;
 	}
@@ -756,11 +772,11 @@ static int config_parse_base_topic(struct config_loader *ld, const config_settin
 	return ld->cfg->mqtt.base_topic ? 0 : -ENOMEM;
 }
 
-/* Reads the first line of the password file into m->password. Messages name the file and the
- * reason, never anything read from it. */
-static int config_read_password(struct config_loader *ld, const config_setting_t *where)
+/* Reads the first line of PATH into *OUT (a secret: a password). Messages say "CTX: ... WHAT
+ * PATH ..." and never contain anything read from the file. */
+static int config_read_secret(struct config_loader *ld, const config_setting_t *where,
+			      const char *ctx, const char *what, const char *path, char **out)
 {
-	struct config_mqtt *m = &ld->cfg->mqtt;
 	char quoted[CONFIG_QUOTE_MAX];
 	char *line = NULL;
 	size_t cap = 0;
@@ -768,12 +784,12 @@ static int config_read_password(struct config_loader *ld, const config_setting_t
 	FILE *fp;
 	int r = 0;
 
-	config_quote(quoted, sizeof(quoted), m->password_file);
-	fp = fopen(m->password_file, "re");
+	config_quote(quoted, sizeof(quoted), path);
+	fp = fopen(path, "re");
 	if (!fp && errno == ENOMEM)
 		return -ENOMEM;
 	if (!fp)
-		return config_loader_report(ld, where, "mqtt: cannot read password_file %s: %s", quoted,
+		return config_loader_report(ld, where, "%s: cannot read %s %s: %s", ctx, what, quoted,
 					    strerror(errno));
 	errno = 0;
 	len = getline(&line, &cap, fp);
@@ -782,18 +798,18 @@ static int config_read_password(struct config_loader *ld, const config_setting_t
 		goto free_line;
 	}
 	if (len < 0 && ferror(fp)) {
-		r = config_loader_report(ld, where, "mqtt: cannot read password_file %s: %s", quoted,
+		r = config_loader_report(ld, where, "%s: cannot read %s %s: %s", ctx, what, quoted,
 					 strerror(errno ? errno : EIO));
 		goto free_line;
 	}
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0';
 	if (len <= 0) {
-		r = config_loader_report(ld, where, "mqtt: password_file %s is empty (the password is "
-						    "its first line)", quoted);
+		r = config_loader_report(ld, where, "%s: %s %s is empty (the password is its first "
+						    "line)", ctx, what, quoted);
 		goto free_line;
 	}
-	m->password = line;
+	*out = line;
 	line = NULL;
 
 free_line:
@@ -803,6 +819,123 @@ free_line:
 	}
 	fclose(fp);
 	return r;
+}
+
+/* Without password_file, the password may come from the systemd credential "mqtt-password"
+ * (LoadCredential=mqtt-password:... in the unit), when the daemon runs with one. */
+static int config_read_credential(struct config_loader *ld, const config_setting_t *where)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char *path;
+	int r;
+
+	if (!dir || !dir[0])
+		return 0;
+	if (asprintf(&path, "%s/mqtt-password", dir) < 0)
+		return -ENOMEM;
+	r = 0;
+	if (access(path, F_OK) == 0) {
+		r = config_read_secret(ld, where, "mqtt", "systemd credential", path,
+				       &ld->cfg->mqtt.password);
+		ld->cfg->mqtt.password_from_credential = ld->cfg->mqtt.password != NULL;
+	}
+	free(path);
+	return r;
+}
+
+/* A file named by KEY in the mqtt.tls group must be readable (DIR: a directory) now, so that
+ * --check catches a wrong path; its contents are checked by TLS at connect time. */
+static int config_parse_tls_path(struct config_loader *ld, const config_setting_t *g,
+				 const char *key, bool dir, char **out)
+{
+	const config_setting_t *s = config_member(g, key);
+	char quoted[CONFIG_QUOTE_MAX];
+	const char *value;
+	struct stat st;
+	int r;
+
+	r = config_key_string(ld, g, "mqtt.tls", key, true, &value);
+	if (r != CONFIG_VALUE_SET)
+		return r < 0 ? r : 0;
+	config_quote(quoted, sizeof(quoted), value);
+	if (stat(value, &st) < 0)
+		r = config_loader_report(ld, s, "mqtt.tls: cannot read %s %s: %s", key, quoted,
+					 strerror(errno));
+	else if (dir && !S_ISDIR(st.st_mode))
+		r = config_loader_report(ld, s, "mqtt.tls: %s %s is not a directory", key, quoted);
+	else if (!dir && S_ISDIR(st.st_mode))
+		r = config_loader_report(ld, s, "mqtt.tls: %s %s is a directory, not a file", key,
+					 quoted);
+	else if (access(value, R_OK | (dir ? X_OK : 0)) < 0)
+		r = config_loader_report(ld, s, "mqtt.tls: cannot read %s %s: %s", key, quoted,
+					 strerror(errno));
+	else if (!(*out = strdup(value)))
+		r = -ENOMEM;
+	return r < 0 ? r : 0;
+}
+
+/* mqtt.tls = { ca_file; ca_path; cert_file; key_file; key_password_file; min_version;
+ * insecure_skip_verify; }: present means TLS to every broker. */
+static int config_parse_tls(struct config_loader *ld, const config_setting_t *mqtt)
+{
+	const config_setting_t *g = config_member(mqtt, "tls");
+	struct config_tls *t = &ld->cfg->mqtt.tls;
+	int r, e;
+
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return config_loader_report(ld, g, "mqtt: tls must be a group: tls = { ca_file = "
+						   "\"...\"; };");
+	t->enabled = true;
+	r = config_check_keys(ld, g, "mqtt.tls", config_tls_keys, NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	r = config_parse_tls_path(ld, g, "ca_file", false, &t->ca_file);
+	if (r == 0)
+		r = config_parse_tls_path(ld, g, "ca_path", true, &t->ca_path);
+	if (r == 0)
+		r = config_parse_tls_path(ld, g, "cert_file", false, &t->cert_file);
+	if (r == 0)
+		r = config_parse_tls_path(ld, g, "key_file", false, &t->key_file);
+	if (r < 0)
+		return r;
+	if (config_member(g, "cert_file") && !config_member(g, "key_file"))
+		r = config_loader_report(ld, config_member(g, "cert_file"),
+					 "mqtt.tls: cert_file needs key_file");
+	else if (config_member(g, "key_file") && !config_member(g, "cert_file"))
+		r = config_loader_report(ld, config_member(g, "key_file"),
+					 "mqtt.tls: key_file needs cert_file");
+	if (r < 0)
+		return r;
+	if (config_member(g, "key_password_file")) {
+		const char *value;
+
+		r = config_key_string(ld, g, "mqtt.tls", "key_password_file", true, &value);
+		if (r < 0)
+			return r;
+		if (r == CONFIG_VALUE_SET) {
+			t->key_password_file = strdup(value);
+			if (!t->key_password_file)
+				return -ENOMEM;
+			if (!config_member(g, "key_file"))
+				r = config_loader_report(ld, config_member(g, "key_password_file"),
+							 "mqtt.tls: key_password_file needs key_file");
+			else
+				r = config_read_secret(ld, config_member(g, "key_password_file"),
+						       "mqtt.tls", "key_password_file",
+						       t->key_password_file, &t->key_password);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = config_key_enum(ld, g, "mqtt.tls", "min_version", config_tls_version_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		t->min_version = (enum config_tls_version)e;
+	r = config_key_bool(ld, g, "mqtt.tls", "insecure_skip_verify", &t->insecure_skip_verify);
+	return r < 0 ? r : 0;
 }
 
 static int config_parse_credentials(struct config_loader *ld, const config_setting_t *mqtt)
@@ -818,6 +951,8 @@ static int config_parse_credentials(struct config_loader *ld, const config_setti
 		return -ENOMEM;
 
 	r = config_key_string(ld, mqtt, "mqtt", "password_file", true, &value);
+	if (r == CONFIG_VALUE_ABSENT && user == CONFIG_VALUE_SET)
+		return config_read_credential(ld, config_member(mqtt, "username"));
 	if (r != CONFIG_VALUE_SET)
 		return r < 0 ? r : 0;
 	m->password_file = strdup(value);
@@ -829,7 +964,8 @@ static int config_parse_credentials(struct config_loader *ld, const config_setti
 		if (r < 0)
 			return r;
 	}
-	return config_read_password(ld, config_member(mqtt, "password_file"));
+	return config_read_secret(ld, config_member(mqtt, "password_file"), "mqtt", "password_file",
+				  m->password_file, &m->password);
 }
 
 static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *root)
@@ -854,9 +990,16 @@ static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *r
 			return r;
 	}
 
+	r = config_parse_tls(ld, g);
+	if (r < 0)
+		return r;
 	r = config_parse_brokers(ld, g);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < m->n_brokers; i++) {
+		if (m->brokers[i].port == 0)
+			m->brokers[i].port = m->tls.enabled ? 8883 : 1883;
+	}
 	r = config_parse_client_id(ld, g);
 	if (r < 0)
 		return r;
@@ -903,6 +1046,11 @@ static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *r
 	/* only the minimum given: the default cap must not be below it */
 	if (!max_set && m->reconnect_max_ms < m->reconnect_min_ms)
 		m->reconnect_max_ms = m->reconnect_min_ms;
+	r = config_key_int(ld, g, "mqtt", "offline_events", 0, 100000, NULL, &v);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		m->offline_events = (int)v;
 	return 0;
 }
 
@@ -1121,6 +1269,31 @@ static int config_parse_bindings(struct config_loader *ld, const config_setting_
 	return 0;
 }
 
+/* Home Assistant's binary_sensor device classes are lowercase words joined by '_' ("door",
+ * "garage_door"); the list grows with Home Assistant, so only the form is checked. */
+static int config_parse_device_class(struct config_loader *ld, const config_setting_t *g,
+				     struct config_pin *pin, const char *ctx)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+	const char *value;
+	size_t len;
+	int r;
+
+	r = config_key_string(ld, g, ctx, "device_class", true, &value);
+	if (r != CONFIG_VALUE_SET)
+		return r < 0 ? r : 0;
+	len = strlen(value);
+	if (len > 32 || strspn(value, "abcdefghijklmnopqrstuvwxyz_") != len) {
+		config_quote(quoted, sizeof(quoted), value);
+		return config_loader_report(ld, config_member(g, "device_class"),
+					    "%s: device_class %s must be a Home Assistant binary "
+					    "sensor class such as \"door\", \"window\" or \"motion\" "
+					    "(lowercase letters and '_')", ctx, quoted);
+	}
+	pin->device_class = strdup(value);
+	return pin->device_class ? 0 : -ENOMEM;
+}
+
 static int config_parse_input(struct config_loader *ld, const config_setting_t *g,
 			      struct config_pin *pin, const char *ctx)
 {
@@ -1139,6 +1312,9 @@ static int config_parse_input(struct config_loader *ld, const config_setting_t *
 		pin->mode = (enum config_input_mode)e;
 	pin->publish_state = pin->mode == CONFIG_INPUT_MODE_SWITCH;
 	r = config_key_bool(ld, g, ctx, "publish_state", &pin->publish_state);
+	if (r < 0)
+		return r;
+	r = config_parse_device_class(ld, g, pin, ctx);
 	if (r < 0)
 		return r;
 
@@ -1213,6 +1389,11 @@ static int config_parse_output(struct config_loader *ld, const config_setting_t 
 		return r;
 	if (r == CONFIG_VALUE_SET)
 		pin->pulse_ms = (unsigned int)v;
+	r = config_key_enum(ld, g, ctx, "component", config_component_names, &e);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		pin->component = (enum config_component)e;
 	if (pin->pulse_ms && pin->power_on != CONFIG_POWER_ON_OFF)
 		return config_loader_report(ld, config_member(g, "pulse_ms"),
 					    "%s: pulse_ms cannot be combined with power_on = \"%s\" "
@@ -1506,6 +1687,46 @@ static int config_parse_state_dir(struct config_loader *ld, const config_setting
 	return ld->cfg->state_dir ? 0 : -ENOMEM;
 }
 
+static int config_parse_discovery(struct config_loader *ld, const config_setting_t *root)
+{
+	const config_setting_t *g = config_member(root, "discovery");
+	struct config_discovery *dc = &ld->cfg->discovery;
+	const char *prefix = "homeassistant";
+	char quoted[CONFIG_QUOTE_MAX];
+	int r;
+
+	if (g && !config_setting_is_group(g)) {
+		r = config_loader_report(ld, g, "discovery must be a group: discovery = { "
+						"homeassistant = true; };");
+		if (r < 0)
+			return r;
+		g = NULL;
+	}
+	if (g) {
+		r = config_check_keys(ld, g, "discovery", config_discovery_keys, NULL, NULL, NULL);
+		if (r < 0)
+			return r;
+	}
+	r = config_key_bool(ld, g, "discovery", "homeassistant", &dc->homeassistant);
+	if (r < 0)
+		return r;
+	r = config_key_bool(ld, g, "discovery", "homie", &dc->homie);
+	if (r < 0)
+		return r;
+	r = config_key_string(ld, g, "discovery", "prefix", true, &prefix);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET && config_topic_check(prefix, false) != CONFIG_TOPIC_OK) {
+		config_quote(quoted, sizeof(quoted), prefix);
+		return config_loader_report(ld, config_member(g, "prefix"),
+					    "discovery: prefix %s must be a valid topic: UTF-8, no "
+					    "'+' or '#', no control characters, not starting with "
+					    "'$', no empty levels", quoted);
+	}
+	dc->prefix = strdup(prefix);
+	return dc->prefix ? 0 : -ENOMEM;
+}
+
 /* ---- loading ---------------------------------------------------------------------------- */
 
 static int config_defaults_finish(struct config *cfg)
@@ -1575,6 +1796,9 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 	r = config_parse_interlocks(ld, root);
 	if (r < 0)
 		return r;
+	r = config_parse_discovery(ld, root);
+	if (r < 0)
+		return r;
 	return config_parse_state_dir(ld, root);
 }
 
@@ -1596,6 +1820,9 @@ static struct config *config_new(const char *path)
 	cfg->mqtt.accept_retained_commands = false;
 	cfg->mqtt.reconnect_min_ms = 500;
 	cfg->mqtt.reconnect_max_ms = 30000;
+	cfg->mqtt.tls.min_version = CONFIG_TLS_V1_2;
+	cfg->mqtt.offline_events = 100;
+	cfg->discovery.homeassistant = true;
 	return cfg;
 }
 
@@ -1695,17 +1922,28 @@ void config_free(struct config *cfg)
 		free(cfg->mqtt.password);
 	}
 	free(cfg->mqtt.base_topic);
+	free(cfg->mqtt.tls.ca_file);
+	free(cfg->mqtt.tls.ca_path);
+	free(cfg->mqtt.tls.cert_file);
+	free(cfg->mqtt.tls.key_file);
+	free(cfg->mqtt.tls.key_password_file);
+	if (cfg->mqtt.tls.key_password) {
+		explicit_bzero(cfg->mqtt.tls.key_password, strlen(cfg->mqtt.tls.key_password));
+		free(cfg->mqtt.tls.key_password);
+	}
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		free(cfg->pins[i].name);
 		free(cfg->pins[i].line.name);
 		free(cfg->pins[i].line.chip);
 		free(cfg->pins[i].bindings);
+		free(cfg->pins[i].device_class);
 	}
 	free(cfg->pins);
 	for (size_t i = 0; i < cfg->n_interlocks; i++)
 		free(cfg->interlocks[i].outputs);
 	free(cfg->interlocks);
 	free(cfg->state_dir);
+	free(cfg->discovery.prefix);
 	free(cfg->path);
 	free(cfg);
 }

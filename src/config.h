@@ -62,6 +62,12 @@ enum config_on_exit {
 	CONFIG_ON_EXIT_OFF,  /* driven OFF, then released */
 };
 
+/* How Home Assistant shows an output (discovery). */
+enum config_component {
+	CONFIG_COMPONENT_SWITCH,
+	CONFIG_COMPONENT_LIGHT,
+};
+
 enum config_payload {
 	CONFIG_PAYLOAD_PLAIN, /* ON / OFF, single / double / long */
 	CONFIG_PAYLOAD_JSON,  /* {"state":"ON","time":"...","seq":N} */
@@ -87,8 +93,26 @@ struct config_interlock {
 
 struct config_broker {
 	char *host;
-	int port; /* 1..65535 */
+	int port; /* 1..65535; default 8883 with TLS, else 1883 */
 	int source_line;
+};
+
+enum config_tls_version {
+	CONFIG_TLS_V1_2,
+	CONFIG_TLS_V1_3,
+};
+
+/* mqtt.tls: present means every broker is reached over TLS. */
+struct config_tls {
+	bool enabled;            /* the mqtt.tls group is present */
+	char *ca_file;           /* NULL: none; with ca_path also NULL, the system's certificates */
+	char *ca_path;           /* NULL: none */
+	char *cert_file;         /* client certificate, with key_file; NULL when not set */
+	char *key_file;          /* NULL when not set */
+	char *key_password_file; /* NULL when not set */
+	char *key_password;      /* read from key_password_file at load time; never logged */
+	enum config_tls_version min_version; /* default TLS 1.2 */
+	bool insecure_skip_verify; /* no certificate or host name check; default false */
 };
 
 struct config_mqtt {
@@ -106,6 +130,9 @@ struct config_mqtt {
 	bool accept_retained_commands; /* act on retained .../set messages, default false */
 	int reconnect_min_ms; /* first reconnect delay, 100..60000, default 500 */
 	int reconnect_max_ms; /* backoff cap, reconnect_min_ms..600000, default 30000 */
+	struct config_tls tls;
+	bool password_from_credential; /* password read from $CREDENTIALS_DIRECTORY/mqtt-password */
+	int offline_events;   /* button events kept while offline, 0..100000, default 100 */
 };
 
 /* How a line is found: by a line name unique across all chips, or by chip + offset. */
@@ -141,6 +168,15 @@ struct config_pin {
 	enum config_payload payload; /* default plain */
 	int qos;                  /* per-pin override of mqtt.qos, else the same */
 	bool retain;              /* per-pin override of mqtt.retain, else the same */
+	enum config_component component; /* outputs: Home Assistant switch (default) or light */
+	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
+};
+
+/* Home Assistant discovery and Homie 4 (src/discovery.h). */
+struct config_discovery {
+	bool homeassistant; /* default true */
+	char *prefix;       /* never NULL: default "homeassistant" */
+	bool homie;         /* default false */
 };
 
 struct config {
@@ -153,6 +189,7 @@ struct config {
 	struct config_interlock *interlocks;
 	size_t n_interlocks;
 	char *state_dir; /* default /var/lib/gpio2mqtt; $STATE_DIRECTORY wins at run time */
+	struct config_discovery discovery;
 };
 
 struct config_error {

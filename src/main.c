@@ -14,6 +14,7 @@
 #include "bridge.h"
 #include "build-config.h"
 #include "config.h"
+#include "discovery.h"
 #include "gpio.h"
 #include "log.h"
 #include "loop.h"
@@ -41,6 +42,12 @@ struct daemon {
 	struct gpio *gpio;
 	struct bridge *bridge;
 	struct mqtt *mqtt;
+	struct discovery *discovery;          /* Home Assistant and Homie (src/discovery.h) */
+	struct discovery_messages discovery_clears; /* stale documents of an earlier run */
+	char **discovery_owned;               /* the retained topics this run announces */
+	size_t n_discovery_owned;
+	char discovery_path[PATH_MAX];        /* the announced-topics file; empty: none kept */
+	bool discovery_saved;
 	struct daemon_pin *pins;
 	int signal_fd;
 	struct loop_source *stop_timer;
@@ -75,14 +82,15 @@ static uint64_t now_ms(void)
 
 static void daemon_status_update(struct daemon *d)
 {
+	char connection[1024] = "not connected to a broker (retrying)";
+
+	if (d->mqtt)
+		mqtt_status(d->mqtt, connection, sizeof(connection));
 	if (d->stopping)
 		notify_status("stopping");
-	else if (d->connected)
-		notify_status("connected to %s; %zu inputs, %zu outputs", d->broker,
-			      d->cfg->n_inputs, d->cfg->n_outputs);
 	else
-		notify_status("not connected to a broker (retrying); serving %zu inputs, %zu outputs",
-			      d->cfg->n_inputs, d->cfg->n_outputs);
+		notify_status("%s; serving %zu inputs, %zu outputs", connection, d->cfg->n_inputs,
+			      d->cfg->n_outputs);
 }
 
 /* {"state":"ON","time":"2026-11-26T10:56:50.123456789Z","seq":7} */
@@ -116,6 +124,49 @@ static void daemon_publish(struct daemon *d, size_t pin, const char *suffix, con
 		log_warning("pin '%s': cannot publish %s: %s", p->name, payload, strerror(-r));
 }
 
+static void daemon_publish_held(struct daemon *d, size_t pin, const char *suffix,
+				const char *payload)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	char topic[TOPIC_MAX];
+	int r;
+
+	r = bridge_topic_build(topic, sizeof(topic), d->cfg->mqtt.base_topic, p->name, suffix);
+	if (r == 0)
+		r = mqtt_publish_held(d->mqtt, topic, payload, p->qos, false);
+	if (r < 0)
+		log_warning("pin '%s': cannot publish %s: %s", p->name, payload, strerror(-r));
+}
+
+/* The Homie value of PIN's PROPERTY ("state": "true"/"false", retained; "event": not). */
+static void daemon_homie_value(struct daemon *d, size_t pin, const char *property,
+			       const char *value, bool retain)
+{
+	char topic[TOPIC_MAX];
+	int r;
+
+	if (!d->discovery || !d->connected ||
+	    discovery_homie_value_topic(d->discovery, pin, property, topic, sizeof(topic)) < 0)
+		return;
+	r = mqtt_publish(d->mqtt, topic, value, strlen(value), 1, retain, NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("pin '%s': cannot publish %s: %s", d->cfg->pins[pin].name, topic,
+			    strerror(-r));
+}
+
+/* A Homie homie/<device>/<node>/state/set: the pin's name, as if it came on <base>/<name>/set. */
+static int daemon_homie_command(const struct daemon *d, const char *topic, const char **name,
+				size_t *name_len)
+{
+	size_t pin;
+
+	if (!d->discovery || discovery_homie_set_parse(d->discovery, topic, &pin) < 0)
+		return -ENOENT;
+	*name = d->cfg->pins[pin].name;
+	*name_len = strlen(*name);
+	return 0;
+}
+
 static void daemon_publish_state(struct daemon *d, size_t pin)
 {
 	const char *state = bridge_state_payload(bridge_pin_active(d->bridge, pin));
@@ -127,6 +178,8 @@ static void daemon_publish_state(struct daemon *d, size_t pin)
 		state = json;
 	}
 	daemon_publish(d, pin, NULL, state, d->cfg->pins[pin].retain);
+	daemon_homie_value(d, pin, "state", bridge_pin_active(d->bridge, pin) ? "true" : "false",
+			   true);
 }
 
 static void daemon_publish_event(struct daemon *d, size_t pin, enum bridge_event event)
@@ -141,8 +194,10 @@ static void daemon_publish_event(struct daemon *d, size_t pin, enum bridge_event
 			    d->pins[pin].events);
 		name = json;
 	}
-	/* Events are moments, not states: never retained. */
-	daemon_publish(d, pin, "/event", name, false);
+	/* Events are moments, not states: never retained. While offline they wait in mqtt.c's
+	 * bounded FIFO and follow the states on connect. */
+	daemon_publish_held(d, pin, "/event", name);
+	daemon_homie_value(d, pin, "event", bridge_event_name(event), false);
 }
 
 static void daemon_state_save(struct daemon *d)
@@ -201,6 +256,9 @@ static void daemon_actions_run(struct daemon *d)
 				if (gpio_get(d->gpio, a->pin, &level) == 0)
 					bridge_pin_sync(d->bridge, a->pin, level);
 			}
+			/* After the line changed, rounded up: an interlock wait never starts early. */
+			bridge_output_driven(d->bridge, a->pin, a->active,
+					     (clock_ns(CLOCK_MONOTONIC) + 999999ULL) / 1000000ULL);
 			log_debug("pin '%s': %s", p->name, bridge_state_payload(a->active));
 			d->pins[a->pin].changed_ns = clock_ns(CLOCK_REALTIME);
 			d->pins[a->pin].seq++;
@@ -300,7 +358,8 @@ static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev)
 	char quoted[256];
 	int r;
 
-	if (bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/set", &name, &name_len) < 0) {
+	if (daemon_homie_command(d, ev->topic, &name, &name_len) < 0 &&
+	    bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/set", &name, &name_len) < 0) {
 		if (bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/pulse", &name,
 				       &name_len) < 0)
 			return;
@@ -354,6 +413,169 @@ static bool daemon_pin_has_state(const struct daemon *d, size_t pin)
 	       d->cfg->pins[pin].publish_state;
 }
 
+/* ---- discovery: Home Assistant and Homie 4 (the documents come from src/discovery.c) ---- */
+
+static void daemon_messages_publish(struct daemon *d, const struct discovery_messages *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const struct discovery_message *m = &list->items[i];
+		int r = mqtt_publish(d->mqtt, m->topic, m->payload, strlen(m->payload), 1, m->retain,
+				     NULL);
+
+		if (r < 0 && r != -ENOTCONN)
+			log_warning("mqtt: cannot publish %s: %s", m->topic, strerror(-r));
+	}
+}
+
+/* Homie's homie/<device>/$state: init, ready, disconnected (lost is the Last Will). */
+static void daemon_homie_state(struct daemon *d, const char *state)
+{
+	const char *topic = d->discovery ? discovery_homie_state_topic(d->discovery) : NULL;
+	int r;
+
+	if (!topic || !d->connected)
+		return;
+	r = mqtt_publish(d->mqtt, topic, state, strlen(state), 1, true, NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("mqtt: cannot publish %s: %s", topic, strerror(-r));
+}
+
+static void daemon_discovery_subscribe(struct daemon *d)
+{
+	const char *patterns[2];
+	int r;
+
+	if (!d->discovery)
+		return;
+	patterns[0] = discovery_ha_status_topic(d->discovery);
+	patterns[1] = discovery_homie_set_pattern(d->discovery);
+	for (size_t i = 0; i < 2; i++) {
+		if (!patterns[i])
+			continue;
+		r = mqtt_subscribe(d->mqtt, patterns[i], d->cfg->mqtt.qos);
+		if (r < 0 && r != -ENOTCONN)
+			log_error("mqtt: cannot subscribe to %s: %s", patterns[i], strerror(-r));
+	}
+}
+
+/* The stale documents of an earlier run are cleared, then every Home Assistant config and the
+ * Homie tree ($state "init" first) are sent; the states and $state "ready" follow. The list of
+ * announced topics is written once the first announcement went out. */
+static void daemon_discovery_announce(struct daemon *d)
+{
+	struct discovery_messages list = { 0 };
+	char dir[PATH_MAX];
+	int r;
+
+	if (!d->discovery)
+		return;
+	if (!d->discovery_saved && d->discovery_clears.n) {
+		log_notice("discovery: clearing %zu retained documents of pins or features no longer "
+			   "configured", d->discovery_clears.n);
+		daemon_messages_publish(d, &d->discovery_clears);
+	}
+	r = discovery_ha_configs(d->discovery, &list);
+	if (r == 0)
+		r = discovery_homie_tree(d->discovery, &list);
+	if (r < 0)
+		log_error("discovery: cannot build the documents: %s", strerror(-r));
+	daemon_messages_publish(d, &list);
+	discovery_messages_clear(&list);
+	if (d->discovery_saved || !d->discovery_path[0])
+		return;
+	/* Outside systemd nobody creates the state directory for us. */
+	snprintf(dir, sizeof(dir), "%s", d->discovery_path);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warning("cannot create %s: %s", dir, strerror(errno));
+	r = discovery_topics_save(d->discovery_path, d->discovery_owned, d->n_discovery_owned);
+	if (r < 0)
+		log_warning("discovery: cannot save %s: %s (a pin removed later keeps its Home "
+			    "Assistant entity until it is deleted by hand)",
+			    d->discovery_path, strerror(-r));
+	d->discovery_saved = r == 0;
+}
+
+/* <prefix>/status "online": Home Assistant (re)started and lost what it knew; every config and
+ * then every state again. Returns whether the message was one of ours. */
+static bool daemon_discovery_message(struct daemon *d, const struct mqtt_event *ev)
+{
+	struct discovery_messages list = { 0 };
+	int r;
+
+	if (!d->discovery ||
+	    !discovery_ha_online(d->discovery, ev->topic, ev->payload, ev->payload_len))
+		return false;
+	/* A retained birth message comes with every subscription: the announcement on connect
+	 * covered it. */
+	if (ev->retain)
+		return true;
+	log_info("discovery: Home Assistant is online; sending every config and state again");
+	r = discovery_ha_configs(d->discovery, &list);
+	if (r < 0)
+		log_error("discovery: cannot build the documents: %s", strerror(-r));
+	daemon_messages_publish(d, &list);
+	discovery_messages_clear(&list);
+	for (size_t i = 0; i < d->cfg->n_pins; i++) {
+		if (daemon_pin_has_state(d, i))
+			daemon_publish_state(d, i);
+	}
+	return true;
+}
+
+/* The machine id, the documents, and what an earlier run announced that this one does not. */
+static int daemon_discovery_setup(struct daemon *d)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+	char id[DISCOVERY_ID_LEN + 1], host[256];
+	char **previous = NULL;
+	size_t n_previous = 0, len;
+	int r;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "gpio2mqtt");
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	r = discovery_id_read(id);
+	if (r < 0) {
+		discovery_id_from_name(host, id);
+		if (d->cfg->discovery.homeassistant || d->cfg->discovery.homie)
+			log_warning("discovery: no machine id (%s: %s); ids derived from the hostname "
+				    "'%s' instead, they change with it",
+				    getenv(DISCOVERY_MACHINE_ID_ENV) ? getenv(DISCOVERY_MACHINE_ID_ENV)
+								     : DISCOVERY_MACHINE_ID_FILE,
+				    strerror(-r), host);
+	}
+	r = discovery_new(&d->discovery, d->cfg, id, host, GPIO2MQTT_VERSION);
+	if (r == 0)
+		r = discovery_topics_owned(d->discovery, &d->discovery_owned, &d->n_discovery_owned);
+	if (r < 0) {
+		log_error("discovery: %s", strerror(-r));
+		return r;
+	}
+
+	/* The same directory as the state file: systemd's StateDirectory= wins over state_dir. */
+	if (dir && dir[0])
+		len = strcspn(dir, ":");
+	else
+		len = strlen(dir = d->cfg->state_dir);
+	snprintf(d->discovery_path, sizeof(d->discovery_path), "%.*s/%s", (int)len, dir,
+		 DISCOVERY_TOPICS_FILE);
+	r = discovery_topics_load(d->discovery_path, &previous, &n_previous);
+	if (r < 0)
+		log_warning("discovery: cannot read %s: %s; documents of removed pins are not "
+			    "cleared", d->discovery_path, strerror(-r));
+	r = discovery_removals(previous, n_previous, d->discovery_owned, d->n_discovery_owned,
+			       &d->discovery_clears);
+	/* Nothing new to remember: the file is left alone (and not created when nothing is
+	 * announced). */
+	d->discovery_saved = d->discovery_clears.n == 0 && n_previous == d->n_discovery_owned;
+	discovery_topics_free(previous, n_previous);
+	if (r < 0)
+		log_error("discovery: %s", strerror(-r));
+	return r;
+}
+
 static void daemon_on_connected(struct daemon *d, const char *broker)
 {
 	static const char online[] = "online";
@@ -369,13 +591,17 @@ static void daemon_on_connected(struct daemon *d, const char *broker)
 		if (r < 0 && r != -ENOTCONN)
 			log_error("mqtt: cannot subscribe to %s: %s", patterns[i], strerror(-r));
 	}
+	daemon_discovery_subscribe(d);
 	r = mqtt_publish(d->mqtt, d->status_topic, online, strlen(online), 1, true, NULL);
 	if (r < 0 && r != -ENOTCONN)
 		log_warning("mqtt: cannot publish %s: %s", d->status_topic, strerror(-r));
+	daemon_discovery_announce(d);
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		if (daemon_pin_has_state(d, i))
 			daemon_publish_state(d, i);
 	}
+	daemon_homie_state(d, "ready"); /* after every attribute and value */
+	mqtt_held_flush(d->mqtt); /* button events from while offline, after the states */
 	daemon_status_update(d);
 }
 
@@ -405,13 +631,18 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 			else
 				daemon_status_update(d);
 			break;
+		case MQTT_EVENT_CONNECT_FAILED:
+			daemon_status_update(d);
+			break;
 		case MQTT_EVENT_MESSAGE:
-			if (!d->stopping)
+			if (!d->stopping && !daemon_discovery_message(d, &ev))
 				daemon_on_command(d, &ev);
 			break;
 		case MQTT_EVENT_PUBLISHED:
 			if (d->stopping && ev.mid == d->offline_mid)
 				daemon_quit(d);
+			else if (ev.reason_code >= 0x80) /* refused: counted in STATUS= */
+				daemon_status_update(d);
 			break;
 		}
 		mqtt_event_release(&ev);
@@ -476,6 +707,7 @@ static void daemon_stop(struct daemon *d, const char *why)
 		daemon_quit(d);
 		return;
 	}
+	daemon_homie_state(d, "disconnected"); /* before "offline", whose ack ends the wait */
 	r = mqtt_publish(d->mqtt, d->status_topic, offline, strlen(offline), 1, true,
 			 &d->offline_mid);
 	if (r < 0 || loop_add_timer(d->loop, daemon_on_stop_timeout, d, &d->stop_timer) < 0 ||
@@ -695,7 +927,17 @@ static int daemon_setup(struct daemon *d)
 			goto fail;
 	}
 
-	r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->status_topic, "offline");
+	r = daemon_discovery_setup(d);
+	if (r < 0)
+		goto fail;
+	/* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
+	 * convention requires (Home Assistant's availability then follows $state too); <base>/status
+	 * says "offline" only on a clean stop then. */
+	if (discovery_homie_state_topic(d->discovery))
+		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, discovery_homie_state_topic(d->discovery),
+			     "lost");
+	else
+		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->status_topic, "offline");
 	if (r < 0)
 		goto fail;
 	r = loop_add_fd(d->loop, mqtt_event_fd(d->mqtt), daemon_on_mqtt, d, NULL);
@@ -722,6 +964,9 @@ static void daemon_teardown(struct daemon *d)
 	gpio_close(d->gpio);
 	bridge_free(d->bridge);
 	free(d->pins);
+	discovery_free(d->discovery);
+	discovery_messages_clear(&d->discovery_clears);
+	discovery_topics_free(d->discovery_owned, d->n_discovery_owned);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	config_free(d->cfg);
@@ -784,6 +1029,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	config_summary(d.cfg, summary, sizeof(summary));
+	mqtt_config_warn(&d.cfg->mqtt);
 	if (check) {
 		printf("configuration OK: %s\n", summary);
 		config_free(d.cfg);

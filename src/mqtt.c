@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,10 +24,32 @@
 #define MQTT_QUEUE_MESSAGES_MAX 1024
 /* How long mqtt_free() waits for the network thread, which may sit in a DNS lookup. */
 #define MQTT_JOIN_TIMEOUT_MS 3000
+/* QoS >= 1 publishes waiting for their acknowledgement that are remembered (with their topic);
+ * beyond this the oldest is forgotten, so a broker that never acknowledges cannot grow it. */
+#define MQTT_INFLIGHT_MAX 1024
+/* Topics whose refusal was logged; more distinct refused topics are counted, not logged. */
+#define MQTT_REFUSED_TOPICS_MAX 256
+/* Where OpenSSL keeps the system's certificates on Debian, for a client certificate without
+ * ca_file/ca_path (libmosquitto needs a CA location with a client certificate). */
+#define MQTT_SYSTEM_CA_PATH "/etc/ssl/certs"
 
 struct mqtt_node {
 	struct mqtt_node *next;
 	struct mqtt_event event;
+};
+
+/* A button event kept while offline. */
+struct mqtt_held {
+	struct mqtt_held *next;
+	char *topic;
+	char *payload;
+	int qos;
+	bool retain;
+};
+
+struct mqtt_inflight {
+	int mid;
+	char *topic;
 };
 
 struct mqtt {
@@ -45,11 +70,34 @@ struct mqtt {
 	pthread_t thread;
 	bool thread_started;
 
+	/* info_lock: what mqtt_status() shows, and the TLS error the log callback catches. */
+	pthread_mutex_t info_lock;
+	char broker_name[300];
+	char status_failure[512]; /* why the last attempt failed; empty when connected */
+	char tls_error[200];      /* the first libmosquitto/OpenSSL error of this attempt */
+
+	/* track_lock: QoS >= 1 publishes in flight and what the broker refused. Held by
+	 * mqtt_publish() around mosquitto_publish_v5(), so an acknowledgement cannot be handled
+	 * before its MID is recorded. */
+	pthread_mutex_t track_lock;
+	struct mqtt_inflight *inflight;
+	size_t n_inflight;
+	char **refused_topics;
+	size_t n_refused_topics;
+	unsigned long long refused;
+
+	/* Main thread only: the offline FIFO. */
+	struct mqtt_held *held_head, *held_tail;
+	size_t n_held;
+	unsigned long long held_dropped;     /* since the last flush */
+	unsigned long long held_dropped_all; /* since start */
+
 	/* Network thread only. */
 	size_t broker;
-	char broker_name[300];
-	int connack_code;    /* last CONNACK refusal, 0 when none */
-	char last_failure[256];
+	int connack_code;   /* last CONNACK refusal, 0 when none */
+	char connack_reason[128]; /* the broker's reason string with it (v5), may be empty */
+	int disconnect_code; /* reason code of a DISCONNECT from the broker (v5), 0 when none */
+	char last_failure[1024]; /* "host:port: reason" of the last failure logged */
 	unsigned int seed;
 };
 
@@ -87,16 +135,30 @@ static struct mqtt_node *mqtt_node_new(enum mqtt_event_type type)
 	return node;
 }
 
-/* Callbacks run in the network thread, inside mosquitto_loop(): they only queue events. */
+static bool mqtt_is_v5(const struct mqtt *mqtt)
+{
+	return mqtt->cfg->protocol == CONFIG_PROTOCOL_V5;
+}
 
-static void mqtt_on_connect(struct mosquitto *mosq, void *userdata, int rc)
+/* Callbacks run in the network thread, inside mosquitto_loop() (the log callback also in the
+ * main thread, inside mosquitto_publish()): they only record and queue. */
+
+static void mqtt_on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags,
+			    const mosquitto_property *props)
 {
 	struct mqtt *mqtt = userdata;
 	struct mqtt_node *node;
+	char *reason = NULL;
 
 	(void)mosq;
+	(void)flags;
 	if (rc != 0) {
 		mqtt->connack_code = rc;
+		mqtt->connack_reason[0] = '\0';
+		if (mosquitto_property_read_string(props, MQTT_PROP_REASON_STRING, &reason, false)) {
+			snprintf(mqtt->connack_reason, sizeof(mqtt->connack_reason), "%s", reason);
+			free(reason);
+		}
 		return;
 	}
 	mqtt->connack_code = 0;
@@ -104,24 +166,43 @@ static void mqtt_on_connect(struct mosquitto *mosq, void *userdata, int rc)
 	node = mqtt_node_new(MQTT_EVENT_CONNECTED);
 	if (!node)
 		return;
+	pthread_mutex_lock(&mqtt->info_lock);
 	snprintf(node->event.broker, sizeof(node->event.broker), "%s", mqtt->broker_name);
+	mqtt->status_failure[0] = '\0';
+	pthread_mutex_unlock(&mqtt->info_lock);
 	mqtt_queue_push(mqtt, node);
 }
 
-static void mqtt_on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
+/* Queues DISCONNECTED (WAS_CONNECTED) or CONNECT_FAILED with REASON. */
+static void mqtt_queue_down(struct mqtt *mqtt, bool was_connected, const char *reason)
 {
-	struct mqtt *mqtt = userdata;
 	struct mqtt_node *node;
 
-	(void)mosq;
-	(void)rc;
-	if (!atomic_exchange(&mqtt->connected, false))
-		return;
-	node = mqtt_node_new(MQTT_EVENT_DISCONNECTED);
+	node = mqtt_node_new(was_connected ? MQTT_EVENT_DISCONNECTED : MQTT_EVENT_CONNECT_FAILED);
 	if (!node)
 		return;
+	pthread_mutex_lock(&mqtt->info_lock);
 	snprintf(node->event.broker, sizeof(node->event.broker), "%s", mqtt->broker_name);
+	snprintf(mqtt->status_failure, sizeof(mqtt->status_failure), "%s", reason);
+	pthread_mutex_unlock(&mqtt->info_lock);
+	snprintf(node->event.reason, sizeof(node->event.reason), "%s", reason);
 	mqtt_queue_push(mqtt, node);
+}
+
+static void mqtt_on_disconnect(struct mosquitto *mosq, void *userdata, int rc,
+			       const mosquitto_property *props)
+{
+	struct mqtt *mqtt = userdata;
+
+	(void)mosq;
+	(void)props;
+	/* rc is a libmosquitto error, or the reason code of the broker's DISCONNECT (v5), which is
+	 * >= 0x80 for everything but a normal disconnection. */
+	if (mqtt_is_v5(mqtt) && rc >= 0x80)
+		mqtt->disconnect_code = rc;
+	/* Clear the flag now, so the main thread stops publishing into a dead connection; the
+	 * event with the reason follows when the network thread has seen the loop end. */
+	atomic_store(&mqtt->connected, false);
 }
 
 static void mqtt_on_message(struct mosquitto *mosq, void *userdata,
@@ -150,17 +231,152 @@ static void mqtt_on_message(struct mosquitto *mosq, void *userdata,
 	mqtt_queue_push(mqtt, node);
 }
 
-static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid)
+/* Takes the topic of an in-flight MID out of the table (NULL when unknown: QoS 0, or
+ * forgotten). track_lock held. */
+static char *mqtt_inflight_take(struct mqtt *mqtt, int mid)
+{
+	for (size_t i = 0; i < mqtt->n_inflight; i++) {
+		if (mqtt->inflight[i].mid == mid) {
+			char *topic = mqtt->inflight[i].topic;
+
+			memmove(&mqtt->inflight[i], &mqtt->inflight[i + 1],
+				(mqtt->n_inflight - i - 1) * sizeof(mqtt->inflight[0]));
+			mqtt->n_inflight--;
+			return topic;
+		}
+	}
+	return NULL;
+}
+
+/* Records MID -> TOPIC. track_lock held. */
+static void mqtt_inflight_add(struct mqtt *mqtt, int mid, const char *topic)
+{
+	char *copy = strdup(topic);
+
+	if (!copy)
+		return;
+	if (!mqtt->inflight) {
+		mqtt->inflight = calloc(MQTT_INFLIGHT_MAX, sizeof(*mqtt->inflight));
+		if (!mqtt->inflight) {
+			free(copy);
+			return;
+		}
+	}
+	if (mqtt->n_inflight == MQTT_INFLIGHT_MAX) {
+		free(mqtt->inflight[0].topic);
+		memmove(&mqtt->inflight[0], &mqtt->inflight[1],
+			(MQTT_INFLIGHT_MAX - 1) * sizeof(mqtt->inflight[0]));
+		mqtt->n_inflight--;
+	}
+	mqtt->inflight[mqtt->n_inflight++] = (struct mqtt_inflight){ .mid = mid, .topic = copy };
+}
+
+/* True the first time TOPIC is refused (it is remembered then). track_lock held. */
+static bool mqtt_refused_first(struct mqtt *mqtt, const char *topic)
+{
+	char **topics;
+
+	for (size_t i = 0; i < mqtt->n_refused_topics; i++) {
+		if (strcmp(mqtt->refused_topics[i], topic) == 0)
+			return false;
+	}
+	if (mqtt->n_refused_topics == MQTT_REFUSED_TOPICS_MAX)
+		return false;
+	topics = realloc(mqtt->refused_topics,
+			 (mqtt->n_refused_topics + 1) * sizeof(*mqtt->refused_topics));
+	if (!topics)
+		return true;
+	mqtt->refused_topics = topics;
+	topics[mqtt->n_refused_topics] = strdup(topic);
+	if (topics[mqtt->n_refused_topics])
+		mqtt->n_refused_topics++;
+	return true;
+}
+
+static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int reason_code,
+			    const mosquitto_property *props)
 {
 	struct mqtt *mqtt = userdata;
 	struct mqtt_node *node;
+	char *topic, *reason = NULL;
+	unsigned long long refused;
+	bool first = false;
 
 	(void)mosq;
+	pthread_mutex_lock(&mqtt->track_lock);
+	topic = mqtt_inflight_take(mqtt, mid);
+	if (reason_code >= 0x80) {
+		refused = ++mqtt->refused;
+		first = mqtt_refused_first(mqtt, topic ? topic : "(unknown topic)");
+	}
+	pthread_mutex_unlock(&mqtt->track_lock);
+
+	if (reason_code >= 0x80) {
+		/* The decision is the broker's; it is logged once per topic, and nothing is
+		 * retried: the next state change publishes again. */
+		mosquitto_property_read_string(props, MQTT_PROP_REASON_STRING, &reason, false);
+		if (first)
+			log_warning("mqtt: the broker refused the publish to %s: %s (reason code "
+				    "0x%02x%s%s); further refusals of this topic are only counted "
+				    "(%llu so far)",
+				    topic ? topic : "(unknown topic)",
+				    mosquitto_reason_string(reason_code), (unsigned int)reason_code,
+				    reason ? ", the broker says: " : "", reason ? reason : "", refused);
+		else
+			log_debug("mqtt: the broker refused the publish to %s: %s (%llu refusals "
+				  "so far)",
+				  topic ? topic : "(unknown topic)",
+				  mosquitto_reason_string(reason_code), refused);
+		free(reason);
+	}
+	free(topic);
+
 	node = mqtt_node_new(MQTT_EVENT_PUBLISHED);
 	if (!node)
 		return;
 	node->event.mid = mid;
+	node->event.reason_code = reason_code;
 	mqtt_queue_push(mqtt, node);
+}
+
+/* libmosquitto's own log: only errors are kept, for the reason of a failed attempt (TLS problems
+ * arrive only this way, e.g. "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify
+ * failed"). */
+static void mqtt_on_log(struct mosquitto *mosq, void *userdata, int level, const char *str)
+{
+	struct mqtt *mqtt = userdata;
+	const char *text = str;
+
+	(void)mosq;
+	if (level != MOSQ_LOG_ERR || !str)
+		return;
+	if (strncmp(text, "OpenSSL Error", 13) == 0 && strstr(text, ": "))
+		text = strstr(text, ": ") + 2;
+	else if (strncmp(text, "Error: ", 7) == 0)
+		text += 7;
+	pthread_mutex_lock(&mqtt->info_lock);
+	if (!mqtt->tls_error[0])
+		snprintf(mqtt->tls_error, sizeof(mqtt->tls_error), "%s", text);
+	pthread_mutex_unlock(&mqtt->info_lock);
+	log_debug("mqtt: libmosquitto: %s", str);
+}
+
+/* OpenSSL asks for the client key's password. USERDATA is the mosquitto object. */
+static int mqtt_on_key_password(char *buf, int size, int rwflag, void *userdata)
+{
+	struct mqtt *mqtt = mosquitto_userdata(userdata);
+	const char *password = mqtt ? mqtt->cfg->tls.key_password : NULL;
+	size_t len;
+
+	(void)rwflag;
+	if (!password || size <= 0)
+		return 0;
+	len = strlen(password);
+	if (len >= (size_t)size)
+		len = (size_t)size - 1;
+	memcpy(buf, password, len);
+	buf[len] = '\0';
+	return (int)len;
 }
 
 static int mqtt_errno(int rc)
@@ -186,9 +402,67 @@ static int mqtt_errno(int rc)
 	}
 }
 
+static void mqtt_file_warn(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (path && stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+		log_warning("mqtt: %s %s can be read by every user on this machine; make it "
+			    "readable only by gpio2mqtt (chmod 600, or chmod 640 with its group)",
+			    what, path);
+}
+
+void mqtt_config_warn(const struct config_mqtt *cfg)
+{
+	if (cfg->password_file && !cfg->password_from_credential)
+		mqtt_file_warn("password_file", cfg->password_file);
+	if (cfg->tls.enabled)
+		mqtt_file_warn("tls.key_password_file", cfg->tls.key_password_file);
+	if (cfg->tls.enabled && cfg->tls.insecure_skip_verify)
+		log_warning("mqtt: tls.insecure_skip_verify = true: the broker's certificate and host "
+			    "name are NOT checked; anyone on the network path can pose as the broker "
+			    "and read the password");
+}
+
+/* TLS settings, applied once before the first connect (libmosquitto keeps them for every
+ * connection it makes). */
+static int mqtt_tls_setup(struct mqtt *mqtt)
+{
+	const struct config_tls *tls = &mqtt->cfg->tls;
+	const char *ca_path = tls->ca_path;
+	bool system_ca = !tls->ca_file && !tls->ca_path;
+	int r;
+
+	if (!tls->enabled)
+		return 0;
+	if (system_ca) {
+		r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1));
+		if (r < 0)
+			return r;
+	}
+	if (!system_ca || tls->cert_file) {
+		if (system_ca)
+			ca_path = MQTT_SYSTEM_CA_PATH;
+		r = mqtt_errno(mosquitto_tls_set(mqtt->mosq, tls->ca_file, ca_path, tls->cert_file,
+						 tls->key_file,
+						 tls->key_password ? mqtt_on_key_password : NULL));
+		if (r < 0)
+			return r;
+	}
+	/* cert_reqs 1 is SSL_VERIFY_PEER; libmosquitto's tls_version is the minimum version. */
+	r = mqtt_errno(mosquitto_tls_opts_set(mqtt->mosq, tls->insecure_skip_verify ? 0 : 1,
+					      tls->min_version == CONFIG_TLS_V1_3 ? "tlsv1.3" :
+										    "tlsv1.2",
+					      NULL));
+	if (r < 0)
+		return r;
+	return mqtt_errno(mosquitto_tls_insecure_set(mqtt->mosq, tls->insecure_skip_verify));
+}
+
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload)
 {
+	pthread_condattr_t wake_attr;
 	struct mqtt *mqtt;
 	int r;
 
@@ -199,7 +473,16 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 	mqtt->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	pthread_mutex_init(&mqtt->queue_lock, NULL);
 	pthread_mutex_init(&mqtt->wait_lock, NULL);
-	pthread_cond_init(&mqtt->wake, NULL);
+	pthread_mutex_init(&mqtt->info_lock, NULL);
+	pthread_mutex_init(&mqtt->track_lock, NULL);
+	/* The backoff sleep waits for a CLOCK_MONOTONIC deadline: the condition must use it. */
+	pthread_condattr_init(&wake_attr);
+	pthread_condattr_setclock(&wake_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&mqtt->wake, &wake_attr);
+	pthread_condattr_destroy(&wake_attr);
+	snprintf(mqtt->broker_name, sizeof(mqtt->broker_name), "%s:%d", cfg->brokers[0].host,
+		 cfg->brokers[0].port);
+	snprintf(mqtt->status_failure, sizeof(mqtt->status_failure), "connecting");
 
 	mqtt->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (mqtt->event_fd < 0) {
@@ -216,8 +499,8 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 	}
 	mosquitto_threaded_set(mqtt->mosq, true);
 	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-					    cfg->protocol == CONFIG_PROTOCOL_V5 ? MQTT_PROTOCOL_V5 :
-										  MQTT_PROTOCOL_V311));
+					    mqtt_is_v5(mqtt) ? MQTT_PROTOCOL_V5 :
+							       MQTT_PROTOCOL_V311));
 	if (r < 0)
 		goto destroy_mosq;
 	if (cfg->username) {
@@ -229,10 +512,17 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 					  will_payload, 1, true));
 	if (r < 0)
 		goto destroy_mosq;
-	mosquitto_connect_callback_set(mqtt->mosq, mqtt_on_connect);
-	mosquitto_disconnect_callback_set(mqtt->mosq, mqtt_on_disconnect);
+	r = mqtt_tls_setup(mqtt);
+	if (r < 0) {
+		log_error("mqtt: cannot set up TLS: %s", strerror(-r));
+		goto destroy_mosq;
+	}
+	/* The v5 callbacks are called under v3.1.1 too, with reason codes 0. */
+	mosquitto_connect_v5_callback_set(mqtt->mosq, mqtt_on_connect);
+	mosquitto_disconnect_v5_callback_set(mqtt->mosq, mqtt_on_disconnect);
 	mosquitto_message_callback_set(mqtt->mosq, mqtt_on_message);
-	mosquitto_publish_callback_set(mqtt->mosq, mqtt_on_publish);
+	mosquitto_publish_v5_callback_set(mqtt->mosq, mqtt_on_publish);
+	mosquitto_log_callback_set(mqtt->mosq, mqtt_on_log);
 
 	*out = mqtt;
 	return 0;
@@ -244,10 +534,20 @@ cleanup_lib:
 	close(mqtt->event_fd);
 free_mqtt:
 	pthread_cond_destroy(&mqtt->wake);
+	pthread_mutex_destroy(&mqtt->track_lock);
+	pthread_mutex_destroy(&mqtt->info_lock);
 	pthread_mutex_destroy(&mqtt->wait_lock);
 	pthread_mutex_destroy(&mqtt->queue_lock);
 	free(mqtt);
 	return r;
+}
+
+static uint64_t mqtt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
 /* Sleeps DELAY_MS unless mqtt_free() wakes us; returns false when stopping. */
@@ -271,18 +571,69 @@ static bool mqtt_thread_sleep(struct mqtt *mqtt, long delay_ms)
 	return !atomic_load(&mqtt->stopping);
 }
 
-static void mqtt_thread_describe(struct mqtt *mqtt, int rc, int saved_errno, char *buf,
-				 size_t size)
+/* What to check for a CONNACK refusal. */
+static const char *mqtt_connack_hint(const struct mqtt *mqtt, int code)
 {
+	if (mqtt_is_v5(mqtt)) {
+		switch (code) {
+		case MQTT_RC_BAD_USERNAME_OR_PASSWORD:
+			return " (check username and the password)";
+		case MQTT_RC_NOT_AUTHORIZED:
+			return " (check username, the password and the broker's ACL)";
+		case MQTT_RC_CLIENTID_NOT_VALID:
+			return " (check client_id)";
+		case MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION:
+			return " (the broker may only speak MQTT 3.1.1: set protocol = \"v3.1.1\")";
+		default:
+			return "";
+		}
+	}
+	switch (code) {
+	case CONNACK_REFUSED_BAD_USERNAME_PASSWORD:
+		return " (check username and the password)";
+	case CONNACK_REFUSED_NOT_AUTHORIZED:
+		return " (check username, the password and the broker's ACL)";
+	case CONNACK_REFUSED_IDENTIFIER_REJECTED:
+		return " (check client_id)";
+	default:
+		return "";
+	}
+}
+
+static void mqtt_thread_describe(struct mqtt *mqtt, bool was_connected, int rc, int saved_errno,
+				 char *buf, size_t size)
+{
+	char tls_error[sizeof(mqtt->tls_error)];
+
+	pthread_mutex_lock(&mqtt->info_lock);
+	snprintf(tls_error, sizeof(tls_error), "%s", mqtt->tls_error);
+	pthread_mutex_unlock(&mqtt->info_lock);
+
 	if (mqtt->connack_code) {
-		const char *reason = mqtt->cfg->protocol == CONFIG_PROTOCOL_V5 ?
-					     mosquitto_reason_string(mqtt->connack_code) :
-					     mosquitto_connack_string(mqtt->connack_code);
-		snprintf(buf, size, "the broker refused the connection: %s", reason);
-	} else if (rc == MOSQ_ERR_ERRNO) {
-		snprintf(buf, size, "%s", strerror(saved_errno));
+		const char *reason = mqtt_is_v5(mqtt) ? mosquitto_reason_string(mqtt->connack_code) :
+							mosquitto_connack_string(mqtt->connack_code);
+		snprintf(buf, size, "the broker refused the connection: %s%s%s%s%s", reason,
+			 mqtt->connack_reason[0] ? " (\"" : "", mqtt->connack_reason,
+			 mqtt->connack_reason[0] ? "\")" : "",
+			 mqtt_connack_hint(mqtt, mqtt->connack_code));
+	} else if (mqtt->disconnect_code) {
+		snprintf(buf, size, "the broker closed the connection: %s (reason code 0x%02x)",
+			 mosquitto_reason_string(mqtt->disconnect_code),
+			 (unsigned int)mqtt->disconnect_code);
+	} else if (tls_error[0]) {
+		snprintf(buf, size, "TLS: %s%s", tls_error,
+			 strstr(tls_error, "certificate verify failed") ?
+				 " (the broker's certificate is not signed by the configured CA, "
+				 "has expired, or does not name this host)" :
+				 "");
 	} else if (rc == MOSQ_ERR_EAI) {
 		snprintf(buf, size, "cannot resolve the host name");
+	} else if (rc == MOSQ_ERR_ERRNO && saved_errno) {
+		snprintf(buf, size, "%s", strerror(saved_errno));
+	} else if (was_connected && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_SUCCESS)) {
+		snprintf(buf, size, "the connection was closed");
+	} else if (rc == MOSQ_ERR_KEEPALIVE) {
+		snprintf(buf, size, "no answer from the broker within the keepalive time");
 	} else {
 		snprintf(buf, size, "%s", mosquitto_strerror(rc));
 	}
@@ -290,24 +641,27 @@ static void mqtt_thread_describe(struct mqtt *mqtt, int rc, int saved_errno, cha
 
 /* Logs a failure once per distinct reason; repeats go to debug so an absent broker does not
  * fill the journal. */
-static void mqtt_thread_report(struct mqtt *mqtt, bool was_connected, const char *reason,
-			       long delay_ms)
+static void mqtt_thread_report(struct mqtt *mqtt, bool was_connected, const char *name,
+			       const char *reason, const char *next, long delay_ms)
 {
+	char line[sizeof(mqtt->last_failure)];
+
+	snprintf(line, sizeof(line), "%s: %s", name, reason);
 	if (was_connected) {
-		log_warning("mqtt: connection to %s lost: %s; reconnecting in %ld ms",
-			    mqtt->broker_name, reason, delay_ms);
-	} else if (strcmp(reason, mqtt->last_failure) != 0) {
-		log_warning("mqtt: cannot connect to %s: %s; retrying every %d..%d ms",
-			    mqtt->broker_name, reason, mqtt->cfg->reconnect_min_ms,
+		log_warning("mqtt: connection to %s lost: %s; reconnecting to %s in %ld ms", name,
+			    reason, next, delay_ms);
+	} else if (strcmp(line, mqtt->last_failure) != 0) {
+		log_warning("mqtt: cannot connect to %s: %s; trying %s in %ld ms (backoff %d..%d ms)",
+			    name, reason, next, delay_ms, mqtt->cfg->reconnect_min_ms,
 			    mqtt->cfg->reconnect_max_ms);
 	} else {
-		log_debug("mqtt: cannot connect to %s: %s; retrying in %ld ms", mqtt->broker_name,
-			  reason, delay_ms);
+		log_debug("mqtt: cannot connect to %s: %s; trying %s in %ld ms", name, reason, next,
+			  delay_ms);
 	}
-	snprintf(mqtt->last_failure, sizeof(mqtt->last_failure), "%s", reason);
+	snprintf(mqtt->last_failure, sizeof(mqtt->last_failure), "%s", line);
 }
 
-/* Exponential backoff with +-20 % jitter, capped; reset after each accepted connection. */
+/* Exponential backoff with +-20 % jitter, capped. */
 static long mqtt_thread_delay(struct mqtt *mqtt, long *next_ms)
 {
 	long delay = *next_ms;
@@ -321,6 +675,35 @@ static long mqtt_thread_delay(struct mqtt *mqtt, long *next_ms)
 	return delay;
 }
 
+/* libmosquitto 2.0 does not notice a refused TCP connect under TLS (SSL_connect reports
+ * SSL_ERROR_SYSCALL, which it takes for "try again"): mosquitto_loop() then returns at once, over
+ * and over (a busy loop), until the keepalive runs out. A socket that hung up before CONNACK
+ * without ever being connected ends the attempt here instead. Returns the errno, or 0. */
+static int mqtt_thread_socket_error(struct mqtt *mqtt)
+{
+	int fd = mosquitto_socket(mqtt->mosq), err = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(err);
+
+	if (fd < 0 || poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLERR | POLLHUP)))
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		return err;
+	len = sizeof(peer);
+	/* Connected once: libmosquitto reads what the broker sent (a TLS alert) and says why. */
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 || errno != ENOTCONN)
+		return 0;
+	return ECONNREFUSED;
+}
+
+static void mqtt_broker_format(const struct config_broker *b, char *buf, size_t size)
+{
+	bool bracket = strchr(b->host, ':') != NULL; /* an IPv6 address */
+
+	snprintf(buf, size, "%s%s%s:%d", bracket ? "[" : "", b->host, bracket ? "]" : "", b->port);
+}
+
 static void *mqtt_thread_main(void *userdata)
 {
 	struct mqtt *mqtt = userdata;
@@ -330,17 +713,21 @@ static void *mqtt_thread_main(void *userdata)
 
 	while (!atomic_load(&mqtt->stopping)) {
 		const struct config_broker *broker = &cfg->brokers[mqtt->broker];
-		bool was_connected = false;
-		bool disconnect_sent = false;
-		char reason[256];
+		bool was_connected = false, stable = false, disconnect_sent = false;
+		char name[300], next[300], reason[512];
+		uint64_t connected_at = 0;
 		int saved_errno;
 		long delay;
 		int rc;
 
-		snprintf(mqtt->broker_name, sizeof(mqtt->broker_name), "%s:%d", broker->host,
-			 broker->port);
+		mqtt_broker_format(broker, name, sizeof(name));
+		pthread_mutex_lock(&mqtt->info_lock);
+		snprintf(mqtt->broker_name, sizeof(mqtt->broker_name), "%s", name);
+		mqtt->tls_error[0] = '\0';
+		pthread_mutex_unlock(&mqtt->info_lock);
 		mqtt->connack_code = 0;
-		log_debug("mqtt: connecting to %s", mqtt->broker_name);
+		mqtt->disconnect_code = 0;
+		log_debug("mqtt: connecting to %s%s", name, cfg->tls.enabled ? " over TLS" : "");
 		errno = 0;
 		rc = mosquitto_connect_async(mqtt->mosq, broker->host, broker->port, cfg->keepalive);
 		while (rc == MOSQ_ERR_SUCCESS) {
@@ -352,24 +739,47 @@ static void *mqtt_thread_main(void *userdata)
 			}
 			errno = 0;
 			rc = mosquitto_loop(mqtt->mosq, disconnect_sent ? 100 : timeout_ms, 1);
+			if (rc == MOSQ_ERR_SUCCESS && !was_connected && !disconnect_sent &&
+			    (saved_errno = mqtt_thread_socket_error(mqtt))) {
+				rc = MOSQ_ERR_ERRNO;
+				errno = saved_errno;
+				break;
+			}
 			if (atomic_load(&mqtt->connected) && !was_connected) {
 				was_connected = true;
-				next_ms = cfg->reconnect_min_ms;
+				connected_at = mqtt_now_ms();
 				mqtt->last_failure[0] = '\0';
-				log_notice("mqtt: connected to %s", mqtt->broker_name);
+				log_notice("mqtt: connected to %s%s (MQTT %s)", name,
+					   cfg->tls.enabled ? " over TLS" : "",
+					   mqtt_is_v5(mqtt) ? "v5" : "v3.1.1");
+			}
+			/* Stable: connected for reconnect_max_ms; only then the backoff starts
+			 * again from reconnect_min_ms, so a broker that accepts and then drops
+			 * us at once is not hammered. */
+			if (was_connected && !stable &&
+			    mqtt_now_ms() - connected_at >= (uint64_t)cfg->reconnect_max_ms) {
+				stable = true;
+				next_ms = cfg->reconnect_min_ms;
 			}
 		}
 		saved_errno = errno;
-		mqtt_on_disconnect(mqtt->mosq, mqtt, rc);
-		if (atomic_load(&mqtt->stopping))
+		/* The loop may end without on_disconnect (a failed read or write). The next
+		 * connect_async closes whatever socket is left. */
+		atomic_store(&mqtt->connected, false);
+		if (atomic_load(&mqtt->stopping)) {
+			if (was_connected)
+				mqtt_queue_down(mqtt, true, "stopping");
 			break;
+		}
 
-		mqtt_thread_describe(mqtt, rc, saved_errno, reason, sizeof(reason));
-		delay = mqtt_thread_delay(mqtt, &next_ms);
-		mqtt_thread_report(mqtt, was_connected, reason, delay);
-		/* With several brokers, a failed one hands over to the next. */
-		if (!was_connected && cfg->n_brokers > 1)
+		mqtt_thread_describe(mqtt, was_connected, rc, saved_errno, reason, sizeof(reason));
+		/* Every failure, refusal or loss moves on to the next broker of the list. */
+		if (cfg->n_brokers > 1)
 			mqtt->broker = (mqtt->broker + 1) % cfg->n_brokers;
+		mqtt_broker_format(&cfg->brokers[mqtt->broker], next, sizeof(next));
+		delay = mqtt_thread_delay(mqtt, &next_ms);
+		mqtt_thread_report(mqtt, was_connected, name, reason, next, delay);
+		mqtt_queue_down(mqtt, was_connected, reason);
 		if (!mqtt_thread_sleep(mqtt, delay))
 			break;
 	}
@@ -446,13 +856,150 @@ int mqtt_subscribe(struct mqtt *mqtt, const char *pattern, int qos)
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size_t len, int qos,
 		 bool retain, int *mid)
 {
+	int local_mid = 0, r;
+
 	/* libmosquitto would queue QoS 1/2 messages without bound while offline; the daemon keeps
 	 * the latest state itself and republishes it on connect instead. */
 	if (!atomic_load(&mqtt->connected))
 		return -ENOTCONN;
 	if (len > INT32_MAX)
 		return -EMSGSIZE;
-	return mqtt_errno(mosquitto_publish(mqtt->mosq, mid, topic, (int)len, payload, qos, retain));
+	pthread_mutex_lock(&mqtt->track_lock);
+	r = mqtt_errno(mosquitto_publish_v5(mqtt->mosq, &local_mid, topic, (int)len, payload, qos,
+					    retain, NULL));
+	if (r == 0 && qos > 0)
+		mqtt_inflight_add(mqtt, local_mid, topic);
+	pthread_mutex_unlock(&mqtt->track_lock);
+	if (mid)
+		*mid = local_mid;
+	return r;
+}
+
+static void mqtt_held_free(struct mqtt_held *h)
+{
+	free(h->topic);
+	free(h->payload);
+	free(h);
+}
+
+static struct mqtt_held *mqtt_held_pop(struct mqtt *mqtt)
+{
+	struct mqtt_held *h = mqtt->held_head;
+
+	if (!h)
+		return NULL;
+	mqtt->held_head = h->next;
+	if (!mqtt->held_head)
+		mqtt->held_tail = NULL;
+	mqtt->n_held--;
+	return h;
+}
+
+int mqtt_publish_held(struct mqtt *mqtt, const char *topic, const char *payload, int qos,
+		      bool retain)
+{
+	struct mqtt_held *h;
+	int r;
+
+	/* Connected with nothing waiting: straight out. Anything waiting goes first, so the
+	 * order stays. */
+	if (!mqtt->held_head) {
+		r = mqtt_publish(mqtt, topic, payload, strlen(payload), qos, retain, NULL);
+		if (r != -ENOTCONN)
+			return r;
+	}
+	if (mqtt->cfg->offline_events == 0) {
+		mqtt->held_dropped++;
+		mqtt->held_dropped_all++;
+		return MQTT_OUTCOME_HELD;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->topic = strdup(topic);
+	h->payload = strdup(payload);
+	if (!h->topic || !h->payload) {
+		mqtt_held_free(h);
+		return -ENOMEM;
+	}
+	h->qos = qos;
+	h->retain = retain;
+	if (mqtt->n_held >= (size_t)mqtt->cfg->offline_events) {
+		if (mqtt->held_dropped == 0)
+			log_warning("mqtt: offline queue full (offline_events = %d): the oldest "
+				    "events are dropped until the broker is back",
+				    mqtt->cfg->offline_events);
+		mqtt_held_free(mqtt_held_pop(mqtt));
+		mqtt->held_dropped++;
+		mqtt->held_dropped_all++;
+	}
+	if (mqtt->held_tail)
+		mqtt->held_tail->next = h;
+	else
+		mqtt->held_head = h;
+	mqtt->held_tail = h;
+	mqtt->n_held++;
+	if (atomic_load(&mqtt->connected))
+		mqtt_held_flush(mqtt);
+	return mqtt->held_head ? MQTT_OUTCOME_HELD : 0;
+}
+
+void mqtt_held_flush(struct mqtt *mqtt)
+{
+	size_t sent = 0;
+
+	while (mqtt->held_head) {
+		struct mqtt_held *h = mqtt->held_head;
+		int r = mqtt_publish(mqtt, h->topic, h->payload, strlen(h->payload), h->qos,
+				     h->retain, NULL);
+
+		if (r == -ENOTCONN)
+			return; /* kept for the next connection */
+		if (r < 0)
+			log_warning("mqtt: cannot publish the held event on %s: %s", h->topic,
+				    strerror(-r));
+		mqtt_held_free(mqtt_held_pop(mqtt));
+		sent++;
+	}
+	if (sent || mqtt->held_dropped)
+		log_info("mqtt: %zu event%s held while offline published%s", sent,
+			 sent == 1 ? "" : "s", mqtt->held_dropped ? "" : ", none lost");
+	if (mqtt->held_dropped)
+		log_warning("mqtt: %llu event%s lost while offline (offline_events = %d; %llu since "
+			    "start)",
+			    mqtt->held_dropped, mqtt->held_dropped == 1 ? " was" : "s were",
+			    mqtt->cfg->offline_events, mqtt->held_dropped_all);
+	mqtt->held_dropped = 0;
+}
+
+unsigned long long mqtt_refused_count(struct mqtt *mqtt)
+{
+	unsigned long long refused;
+
+	pthread_mutex_lock(&mqtt->track_lock);
+	refused = mqtt->refused;
+	pthread_mutex_unlock(&mqtt->track_lock);
+	return refused;
+}
+
+void mqtt_status(struct mqtt *mqtt, char *buf, size_t size)
+{
+	unsigned long long refused = mqtt_refused_count(mqtt);
+	char extra[96] = "";
+	int n;
+
+	if (refused)
+		snprintf(extra, sizeof(extra), "; %llu publish%s refused by the broker", refused,
+			 refused == 1 ? "" : "es");
+	pthread_mutex_lock(&mqtt->info_lock);
+	if (atomic_load(&mqtt->connected))
+		n = snprintf(buf, size, "connected to %s%s%s", mqtt->broker_name,
+			     mqtt->cfg->tls.enabled ? " over TLS" : "", extra);
+	else
+		n = snprintf(buf, size, "not connected (%s: %s); retrying%s", mqtt->broker_name,
+			     mqtt->status_failure, extra);
+	pthread_mutex_unlock(&mqtt->info_lock);
+	(void)n;
 }
 
 static void mqtt_thread_wake(struct mqtt *mqtt)
@@ -492,10 +1039,20 @@ void mqtt_free(struct mqtt *mqtt)
 	}
 	while (mqtt_event_pop(mqtt, &event) > 0)
 		mqtt_event_release(&event);
+	while (mqtt->held_head)
+		mqtt_held_free(mqtt_held_pop(mqtt));
+	for (size_t i = 0; i < mqtt->n_inflight; i++)
+		free(mqtt->inflight[i].topic);
+	free(mqtt->inflight);
+	for (size_t i = 0; i < mqtt->n_refused_topics; i++)
+		free(mqtt->refused_topics[i]);
+	free(mqtt->refused_topics);
 	mosquitto_destroy(mqtt->mosq);
 	mosquitto_lib_cleanup();
 	close(mqtt->event_fd);
 	pthread_cond_destroy(&mqtt->wake);
+	pthread_mutex_destroy(&mqtt->track_lock);
+	pthread_mutex_destroy(&mqtt->info_lock);
 	pthread_mutex_destroy(&mqtt->wait_lock);
 	pthread_mutex_destroy(&mqtt->queue_lock);
 	free(mqtt);

@@ -2,21 +2,34 @@
 #pragma once
 
 /* MQTT. libmosquitto is used only in mqtt.c. One network thread, created by mqtt_start() and
- * owned by the daemon, connects, runs mosquitto_loop() and reconnects with capped backoff (it
- * never uses mosquitto_loop_start()). Callbacks only queue events and wake the main loop through
- * an eventfd; the main thread takes them with mqtt_event_pop() and publishes with
- * mqtt_publish(), which libmosquitto supports from another thread. */
+ * owned by the daemon, connects (TLS and credentials set before every connect), runs
+ * mosquitto_loop() and reconnects with capped, jittered exponential backoff, moving through the
+ * broker list on every failure (it never uses mosquitto_loop_start(), whose thread dies for good
+ * on several protocol, TLS and authentication errors). Callbacks only queue events and wake the
+ * main loop through an eventfd; the main thread takes them with mqtt_event_pop() and publishes
+ * with mqtt_publish(), which libmosquitto supports from another thread.
+ *
+ * Every QoS >= 1 publish is tracked to its acknowledgement: under MQTT v5 a broker's refusal
+ * (a PUBACK/PUBREC reason code >= 0x80, e.g. 0x87 Not authorized from an ACL) is logged once per
+ * topic with the broker's reason and counted; under v3.1.1 brokers cannot say so. */
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
 
+/* Which outcome mqtt_publish_held() had. */
+enum mqtt_outcome {
+	MQTT_OUTCOME_HELD = 1, /* not connected: kept in the offline FIFO */
+};
+
 enum mqtt_event_type {
-	MQTT_EVENT_CONNECTED,    /* CONNACK accepted; broker names the broker */
-	MQTT_EVENT_DISCONNECTED, /* the connection is gone; the network thread retries */
-	MQTT_EVENT_MESSAGE,      /* a message on a subscribed topic */
-	MQTT_EVENT_PUBLISHED,    /* the publish MID completed (QoS 0: sent; QoS 1/2: acknowledged) */
+	MQTT_EVENT_CONNECTED,      /* CONNACK accepted; broker names the broker */
+	MQTT_EVENT_DISCONNECTED,   /* the connection is gone (reason says why); retrying */
+	MQTT_EVENT_CONNECT_FAILED, /* an attempt failed (reason says why); retrying */
+	MQTT_EVENT_MESSAGE,        /* a message on a subscribed topic */
+	MQTT_EVENT_PUBLISHED,      /* the publish MID completed (QoS 0: sent; QoS 1/2: acknowledged,
+				    * reason_code >= 0x80: refused by the broker) */
 };
 
 struct mqtt_event {
@@ -26,10 +39,16 @@ struct mqtt_event {
 	size_t payload_len;
 	bool retain; /* MESSAGE: delivered from the broker's retained store */
 	int mid;     /* PUBLISHED */
-	char broker[300]; /* CONNECTED, DISCONNECTED: "host:port" */
+	int reason_code; /* PUBLISHED: the broker's MQTT v5 reason code, 0 when accepted */
+	char broker[300]; /* CONNECTED, DISCONNECTED, CONNECT_FAILED: "host:port" */
+	char reason[512]; /* DISCONNECTED, CONNECT_FAILED: why, for humans */
 };
 
 struct mqtt;
+
+/* Warnings about the configuration that do not stop the daemon: a password file other users
+ * may read, TLS without verification. Called at start and by --check. */
+void mqtt_config_warn(const struct config_mqtt *cfg);
 
 /* CFG must outlive the mqtt object. The Last Will is WILL_PAYLOAD on WILL_TOPIC, QoS 1,
  * retained. */
@@ -54,5 +73,21 @@ unsigned long long mqtt_events_dropped(const struct mqtt *mqtt);
 int mqtt_subscribe(struct mqtt *mqtt, const char *pattern, int qos);
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size_t len, int qos,
 		 bool retain, int *mid);
+
+/* For messages that are not states (button events): published now when connected, else kept in
+ * a FIFO of at most mqtt.offline_events messages (the oldest is dropped, counted and logged, when
+ * it is full) and published in order by mqtt_held_flush(). Returns 0, MQTT_OUTCOME_HELD or a
+ * negative errno. Main thread only. */
+int mqtt_publish_held(struct mqtt *mqtt, const char *topic, const char *payload, int qos,
+		      bool retain);
+/* Publishes the held messages in order while connected; call after the states on connect. */
+void mqtt_held_flush(struct mqtt *mqtt);
+
+/* The connection for STATUS=: "connected to HOST:PORT over TLS; 2 publishes refused by the
+ * broker" or "not connected (HOST:PORT: why); retrying". */
+void mqtt_status(struct mqtt *mqtt, char *buf, size_t size);
+/* QoS >= 1 publishes the broker refused (MQTT v5 reason code >= 0x80) since start. */
+unsigned long long mqtt_refused_count(struct mqtt *mqtt);
+
 /* Sends DISCONNECT (the broker then does not publish the Last Will) and stops reconnecting. */
 int mqtt_disconnect(struct mqtt *mqtt);

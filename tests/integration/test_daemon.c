@@ -974,7 +974,8 @@ static const char good_config_fmt[] =
 	"  { name = \"relay\"; line = \"GPIO27\"; %s = \"off\"; },\n"
 	"  { name = \"lamp\"; line = \"GPIO22\"; drive = \"open-drain\"; %s = \"on\"; },\n"
 	"  { name = \"buzzer\"; line = \"GPIO23\"; retain = false; qos = 0; }\n"
-	");\n";
+	");\n"
+	"state_dir = \"%s\";\n";
 
 /* What gpio_open must be asked for with the config above (the double's "requested" file). */
 static const char *const requested_lines[] = {
@@ -1010,7 +1011,7 @@ static bool write_config_key(const char *path, const char *initial_key)
 	char text[2048];
 
 	snprintf(text, sizeof(text), good_config_fmt, T.port, T.scenario, (long)getpid(), T.base,
-		 T.accept_retained ? "true" : "false", initial_key, initial_key);
+		 T.accept_retained ? "true" : "false", initial_key, initial_key, T.tmp);
 	return file_write(path, text);
 }
 

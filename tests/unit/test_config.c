@@ -255,6 +255,25 @@ static void test_minimal(void)
 	tap_is_int(p->debounce_ms, 0, "minimal: no debounce");
 	tap_is_int(p->qos, 1, "minimal: pin qos from mqtt");
 	tap_ok(p->retain, "minimal: pin retain from mqtt");
+	tap_ok(p->device_class == NULL, "minimal: no device_class");
+	tap_ok(cfg->discovery.homeassistant, "minimal: Home Assistant discovery on by default");
+	tap_is_str(cfg->discovery.prefix, "homeassistant", "minimal: discovery prefix");
+	tap_ok(!cfg->discovery.homie, "minimal: Homie off by default");
+	config_free(cfg);
+}
+
+static void test_discovery(void)
+{
+	struct config *cfg = load_good("config/good/discovery.conf");
+
+	if (!cfg)
+		return;
+	tap_ok(cfg->discovery.homeassistant, "discovery: homeassistant");
+	tap_is_str(cfg->discovery.prefix, "ha/discovery", "discovery: prefix");
+	tap_ok(cfg->discovery.homie, "discovery: homie");
+	tap_is_str(cfg->pins[0].device_class, "garage_door", "discovery: device_class");
+	tap_is_int(cfg->pins[1].component, CONFIG_COMPONENT_LIGHT, "discovery: component light");
+	tap_is_int(cfg->pins[2].component, CONFIG_COMPONENT_SWITCH, "discovery: component switch");
 	config_free(cfg);
 }
 
@@ -399,6 +418,58 @@ static void test_password(void)
 		tap_is_str(cfg->mqtt.password, "crlf-s3cret", "password: CR LF stripped");
 		config_free(cfg);
 	}
+}
+
+static void test_mqtt_connection(void)
+{
+	struct config *cfg = load_good("config/good/tls.conf");
+	const struct config_tls *t;
+
+	if (cfg) {
+		t = &cfg->mqtt.tls;
+		tap_ok(t->enabled, "tls: enabled by the group");
+		tap_is_int(cfg->mqtt.brokers[0].port, 8883, "tls: default port 8883");
+		tap_is_int(cfg->mqtt.brokers[1].port, 8884, "tls: explicit port kept");
+		tap_is_str(t->ca_file, "config/password.txt", "tls: ca_file");
+		tap_is_str(t->ca_path, "config", "tls: ca_path");
+		tap_is_str(t->cert_file, "config/password.txt", "tls: cert_file");
+		tap_is_str(t->key_file, "config/password-crlf.txt", "tls: key_file");
+		tap_is_str(t->key_password_file, "config/password.txt", "tls: key_password_file");
+		tap_is_str(t->key_password, PASSWORD, "tls: key password is the first line");
+		tap_is_int(t->min_version, CONFIG_TLS_V1_3, "tls: min_version");
+		tap_ok(t->insecure_skip_verify, "tls: insecure_skip_verify");
+		tap_is_int(cfg->mqtt.offline_events, 0, "offline_events 0");
+		config_free(cfg);
+	}
+	cfg = load_good("config/good/minimal.conf");
+	if (cfg) {
+		tap_ok(!cfg->mqtt.tls.enabled, "minimal: no TLS");
+		tap_ok(cfg->mqtt.tls.ca_file == NULL && cfg->mqtt.tls.key_password == NULL,
+		       "minimal: no TLS files");
+		tap_is_int(cfg->mqtt.tls.min_version, CONFIG_TLS_V1_2, "minimal: TLS 1.2 minimum");
+		tap_ok(!cfg->mqtt.tls.insecure_skip_verify, "minimal: verification on");
+		tap_is_int(cfg->mqtt.offline_events, 100, "minimal: offline_events 100");
+		config_free(cfg);
+	}
+	unsetenv("CREDENTIALS_DIRECTORY");
+	cfg = load_good("config/good/credential.conf");
+	if (cfg) {
+		tap_ok(cfg->mqtt.password == NULL, "credential: none without CREDENTIALS_DIRECTORY");
+		config_free(cfg);
+	}
+	setenv("CREDENTIALS_DIRECTORY", "config/credentials", 1);
+	cfg = load_good("config/good/credential.conf");
+	if (cfg) {
+		tap_is_str(cfg->mqtt.password, "cred-s3cret", "credential: mqtt-password read");
+		tap_ok(cfg->mqtt.password_from_credential, "credential: marked as such");
+		config_free(cfg);
+	}
+	cfg = load_good("config/good/password.conf");
+	if (cfg) {
+		tap_is_str(cfg->mqtt.password, PASSWORD, "credential: password_file wins");
+		config_free(cfg);
+	}
+	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
 static void test_other_good(void)
@@ -681,6 +752,8 @@ int main(void)
 	test_overrides();
 	test_password();
 	test_other_good();
+	test_mqtt_connection();
+	test_discovery();
 	test_missing_file();
 	test_error_format();
 	test_topic_level();
