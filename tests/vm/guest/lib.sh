@@ -239,7 +239,8 @@ log_type all
 EOF
 	mosquitto -c "$VM_BROKER_CONF" >>"$VM_RUN/mosquitto.out" 2>&1 &
 	echo $! >"$VM_RUN/broker.pid"
-	wait_until 10 mosquitto_pub -h "$VM_BROKER_HOST" -p "$VM_BROKER_PORT" -t vm/ping -m x -q 0 2>/dev/null
+	# each probe bounded: a client stuck on a broker that is still starting must not hang us
+	wait_until 10 timeout 2 mosquitto_pub -h "$VM_BROKER_HOST" -p "$VM_BROKER_PORT" -t vm/ping -m x -q 0 2>/dev/null
 }
 broker_stop() {
 	[ -s "$VM_RUN/broker.pid" ] || return 0
