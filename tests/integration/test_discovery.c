@@ -368,7 +368,8 @@ static void watch_on_message(struct mosquitto *mosq, void *obj, const struct mos
 	msg.payload = calloc(1, msg.len + 1);
 	if (!msg.topic || !msg.payload)
 		abort();
-	memcpy(msg.payload, m->payload, msg.len);
+	if (msg.len)
+		memcpy(msg.payload, m->payload, msg.len);
 	pthread_mutex_lock(&W.lock);
 	if (W.n == W.cap) {
 		W.cap = W.cap ? W.cap * 2 : 512;
@@ -509,7 +510,8 @@ static void snap_on_message(struct mosquitto *mosq, void *obj, const struct mosq
 		return;
 	s->items[s->n].topic = strdup(m->topic);
 	s->items[s->n].payload = calloc(1, (size_t)m->payloadlen + 1);
-	memcpy(s->items[s->n].payload, m->payload, (size_t)m->payloadlen);
+	if (m->payloadlen > 0)
+		memcpy(s->items[s->n].payload, m->payload, (size_t)m->payloadlen);
 	s->items[s->n].len = (size_t)m->payloadlen;
 	s->n++;
 }
