@@ -76,7 +76,7 @@ static const char *const config_discovery_keys[] = { "homeassistant", "prefix", 
 static const char *const config_mqtt_keys[] = {
 	"brokers", "client_id", "username", "password_file", "protocol", "keepalive",
 	"base_topic", "qos", "retain", "accept_retained_commands", "reconnect_min_ms",
-	"reconnect_max_ms", "tls", "offline_events", NULL,
+	"reconnect_max_ms", "tls", "offline_events", "health_interval_s", NULL,
 };
 static const char *const config_broker_keys[] = { "host", "port", NULL };
 static const char *const config_tls_keys[] = {
@@ -615,10 +615,15 @@ static int config_check_keys(struct config_loader *ld, const config_setting_t *g
  * or '/' replaced by '_', so that it fits both a client id and a topic level. */
 static void config_hostname_get(char *buf, size_t size)
 {
+	const char *fixed = getenv("GPIO2MQTT_HOSTNAME");
 	char host[256];
 	size_t i;
 
-	if (gethostname(host, sizeof(host)) < 0)
+	/* A test hook (documented in gpio2mqtt(8)): golden --check -v outputs must not depend on
+	 * the machine they run on. */
+	if (fixed && fixed[0])
+		snprintf(host, sizeof(host), "%s", fixed);
+	else if (gethostname(host, sizeof(host)) < 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	host[strcspn(host, ".")] = '\0';
@@ -1051,6 +1056,12 @@ static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *r
 		return r;
 	if (r == CONFIG_VALUE_SET)
 		m->offline_events = (int)v;
+	r = config_key_int(ld, g, "mqtt", "health_interval_s", 0, 86400,
+			   "between 0 (no periodic health) and 86400", &v);
+	if (r < 0)
+		return r;
+	if (r == CONFIG_VALUE_SET)
+		m->health_interval_s = (int)v;
 	return 0;
 }
 
@@ -1822,6 +1833,7 @@ static struct config *config_new(const char *path)
 	cfg->mqtt.reconnect_max_ms = 30000;
 	cfg->mqtt.tls.min_version = CONFIG_TLS_V1_2;
 	cfg->mqtt.offline_events = 100;
+	cfg->mqtt.health_interval_s = 60;
 	cfg->discovery.homeassistant = true;
 	return cfg;
 }
@@ -2004,4 +2016,234 @@ const char *config_bias_to_string(enum config_bias bias)
 const char *config_drive_to_string(enum config_drive drive)
 {
 	return config_enum_to_string(config_drive_names, (int)drive);
+}
+
+/* ---- the resolved configuration (--check -v) -------------------------------------------- */
+
+/* A string as a libconfig literal: '"' and '\' escaped, other bytes below 0x20 and 0x7f as
+ * \xNN. NULL (a key that is not set) prints as "" with a comment, so every key always appears. */
+static void config_dump_literal(FILE *out, const char *value)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)(value ? value : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void config_dump_string(FILE *out, const char *indent, const char *key, const char *value)
+{
+	fprintf(out, "%s%s = ", indent, key);
+	config_dump_literal(out, value);
+	fprintf(out, ";%s\n", value ? "" : " # not set");
+}
+
+static void config_dump_secret(FILE *out, const char *indent, const char *key, const char *value)
+{
+	if (value)
+		fprintf(out, "%s%s = \"<hidden>\";\n", indent, key);
+	else
+		config_dump_string(out, indent, key, NULL);
+}
+
+static void config_dump_bool(FILE *out, const char *indent, const char *key, bool value)
+{
+	fprintf(out, "%s%s = %s;\n", indent, key, value ? "true" : "false");
+}
+
+static void config_dump_enum(FILE *out, const char *indent, const char *key,
+			     const struct config_enum_name *names, int value)
+{
+	fprintf(out, "%s%s = \"%s\";\n", indent, key, config_enum_to_string(names, value));
+}
+
+static void config_dump_mqtt(const struct config_mqtt *m, FILE *out)
+{
+	const char *in = "  ";
+
+	fprintf(out, "mqtt = {\n  brokers = (\n");
+	for (size_t i = 0; i < m->n_brokers; i++) {
+		fprintf(out, "    {\n");
+		config_dump_string(out, "      ", "host", m->brokers[i].host);
+		fprintf(out, "      port = %d;\n    }%s\n", m->brokers[i].port,
+			i + 1 < m->n_brokers ? "," : "");
+	}
+	fprintf(out, "  );\n");
+	config_dump_string(out, in, "client_id", m->client_id);
+	config_dump_string(out, in, "username", m->username);
+	config_dump_string(out, in, "password_file", m->password_file);
+	config_dump_secret(out, "  # ", "password", m->password);
+	config_dump_bool(out, "  # ", "password_from_credential", m->password_from_credential);
+	config_dump_enum(out, in, "protocol", config_protocol_names, (int)m->protocol);
+	fprintf(out, "  keepalive = %d;\n", m->keepalive);
+	config_dump_string(out, in, "base_topic", m->base_topic);
+	fprintf(out, "  qos = %d;\n", m->qos);
+	config_dump_bool(out, in, "retain", m->retain);
+	config_dump_bool(out, in, "accept_retained_commands", m->accept_retained_commands);
+	fprintf(out, "  reconnect_min_ms = %d;\n  reconnect_max_ms = %d;\n", m->reconnect_min_ms,
+		m->reconnect_max_ms);
+	fprintf(out, "  offline_events = %d;\n", m->offline_events);
+	fprintf(out, "  health_interval_s = %d;\n", m->health_interval_s);
+	if (!m->tls.enabled) {
+		fprintf(out, "  # tls: not set (plain MQTT)\n};\n");
+		return;
+	}
+	fprintf(out, "  tls = {\n");
+	config_dump_string(out, "    ", "ca_file", m->tls.ca_file);
+	config_dump_string(out, "    ", "ca_path", m->tls.ca_path);
+	config_dump_string(out, "    ", "cert_file", m->tls.cert_file);
+	config_dump_string(out, "    ", "key_file", m->tls.key_file);
+	config_dump_string(out, "    ", "key_password_file", m->tls.key_password_file);
+	config_dump_secret(out, "    # ", "key_password", m->tls.key_password);
+	config_dump_enum(out, "    ", "min_version", config_tls_version_names,
+			 (int)m->tls.min_version);
+	config_dump_bool(out, "    ", "insecure_skip_verify", m->tls.insecure_skip_verify);
+	fprintf(out, "  };\n};\n");
+}
+
+static void config_dump_pin(const struct config *cfg, const struct config_pin *p, FILE *out)
+{
+	const char *in = "    ";
+
+	config_dump_string(out, in, "name", p->name);
+	if (p->line.chip) {
+		config_dump_string(out, in, "chip", p->line.chip);
+		fprintf(out, "    offset = %u;\n", p->line.offset);
+	} else {
+		config_dump_string(out, in, "line", p->line.name);
+	}
+	config_dump_enum(out, in, "bias", config_bias_names, (int)p->bias);
+	config_dump_bool(out, in, "active_low", p->active_low);
+	if (p->direction == CONFIG_DIRECTION_INPUT) {
+		fprintf(out, "    debounce_ms = %u;\n", p->debounce_ms);
+		config_dump_enum(out, in, "mode", config_mode_names, (int)p->mode);
+		fprintf(out, "    double_press_ms = %u;\n    long_press_ms = %u;\n",
+			p->double_press_ms, p->long_press_ms);
+		config_dump_bool(out, in, "publish_state", p->publish_state);
+		config_dump_string(out, in, "device_class", p->device_class);
+		fprintf(out, "    bindings = (");
+		for (size_t i = 0; i < p->n_bindings; i++) {
+			const struct config_binding *b = &p->bindings[i];
+
+			fprintf(out, "%s\n      { output = ", i ? "," : "");
+			config_dump_literal(out, cfg->pins[b->output].name);
+			fprintf(out, "; action = \"%s\"; when = \"%s\"; }",
+				config_enum_to_string(config_action_names, (int)b->action),
+				config_enum_to_string(config_when_names, (int)b->when));
+		}
+		fprintf(out, "%s);\n", p->n_bindings ? "\n    " : " ");
+	} else {
+		config_dump_enum(out, in, "drive", config_drive_names, (int)p->drive);
+		config_dump_enum(out, in, "power_on", config_power_on_names, (int)p->power_on);
+		config_dump_enum(out, in, "on_exit", config_on_exit_names, (int)p->on_exit);
+		fprintf(out, "    pulse_ms = %u;\n", p->pulse_ms);
+		config_dump_enum(out, in, "component", config_component_names, (int)p->component);
+	}
+	config_dump_enum(out, in, "payload", config_payload_names, (int)p->payload);
+	fprintf(out, "    qos = %d;\n", p->qos);
+	config_dump_bool(out, in, "retain", p->retain);
+	config_dump_bool(out, in, "accept_retained", p->accept_retained);
+}
+
+static void config_dump_pins(const struct config *cfg, enum config_direction direction,
+			     const char *key, FILE *out)
+{
+	bool first = true;
+
+	fprintf(out, "%s = (", key);
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		if (cfg->pins[i].direction != direction)
+			continue;
+		fprintf(out, "%s\n  {\n", first ? "" : ",");
+		config_dump_pin(cfg, &cfg->pins[i], out);
+		fprintf(out, "  }");
+		first = false;
+	}
+	fprintf(out, "%s);\n", first ? " " : "\n");
+}
+
+void config_dump(const struct config *cfg, FILE *out)
+{
+	fprintf(out, "# gpio2mqtt: the resolved configuration (every default filled in)\n");
+	config_dump_mqtt(&cfg->mqtt, out);
+	config_dump_pins(cfg, CONFIG_DIRECTION_INPUT, "inputs", out);
+	config_dump_pins(cfg, CONFIG_DIRECTION_OUTPUT, "outputs", out);
+	fprintf(out, "interlocks = (");
+	for (size_t i = 0; i < cfg->n_interlocks; i++) {
+		const struct config_interlock *il = &cfg->interlocks[i];
+
+		fprintf(out, "%s\n  { outputs = (", i ? "," : "");
+		for (size_t j = 0; j < il->n_outputs; j++) {
+			fprintf(out, "%s", j ? ", " : " ");
+			config_dump_literal(out, cfg->pins[il->outputs[j]].name);
+		}
+		fprintf(out, " ); wait_ms = %u; }", il->wait_ms);
+	}
+	fprintf(out, "%s);\n", cfg->n_interlocks ? "\n" : " ");
+	config_dump_string(out, "", "state_dir", cfg->state_dir);
+	fprintf(out, "discovery = {\n");
+	config_dump_bool(out, "  ", "homeassistant", cfg->discovery.homeassistant);
+	config_dump_string(out, "  ", "prefix", cfg->discovery.prefix);
+	config_dump_bool(out, "  ", "homie", cfg->discovery.homie);
+	fprintf(out, "};\n");
+}
+
+/* ---- comparing (reload) ----------------------------------------------------------------- */
+
+static bool config_str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool config_pin_line_equal(const struct config_pin *a, const struct config_pin *b)
+{
+	if (a->line.chip || b->line.chip)
+		return config_str_equal(a->line.chip, b->line.chip) &&
+		       a->line.offset == b->line.offset;
+	return config_str_equal(a->line.name, b->line.name);
+}
+
+bool config_pin_request_equal(const struct config_pin *a, const struct config_pin *b)
+{
+	if (!config_pin_line_equal(a, b) || a->direction != b->direction || a->bias != b->bias ||
+	    a->active_low != b->active_low)
+		return false;
+	if (a->direction == CONFIG_DIRECTION_INPUT)
+		return a->debounce_ms == b->debounce_ms;
+	return a->drive == b->drive;
+}
+
+bool config_mqtt_connection_equal(const struct config_mqtt *a, const struct config_mqtt *b)
+{
+	const struct config_tls *s = &a->tls, *t = &b->tls;
+
+	if (a->n_brokers != b->n_brokers)
+		return false;
+	for (size_t i = 0; i < a->n_brokers; i++) {
+		if (!config_str_equal(a->brokers[i].host, b->brokers[i].host) ||
+		    a->brokers[i].port != b->brokers[i].port)
+			return false;
+	}
+	return config_str_equal(a->client_id, b->client_id) &&
+	       config_str_equal(a->username, b->username) &&
+	       config_str_equal(a->password_file, b->password_file) &&
+	       config_str_equal(a->password, b->password) &&
+	       a->password_from_credential == b->password_from_credential &&
+	       a->protocol == b->protocol && a->keepalive == b->keepalive &&
+	       config_str_equal(a->base_topic, b->base_topic) &&
+	       a->reconnect_min_ms == b->reconnect_min_ms &&
+	       a->reconnect_max_ms == b->reconnect_max_ms &&
+	       a->offline_events == b->offline_events && s->enabled == t->enabled &&
+	       config_str_equal(s->ca_file, t->ca_file) && config_str_equal(s->ca_path, t->ca_path) &&
+	       config_str_equal(s->cert_file, t->cert_file) &&
+	       config_str_equal(s->key_file, t->key_file) &&
+	       config_str_equal(s->key_password_file, t->key_password_file) &&
+	       config_str_equal(s->key_password, t->key_password) &&
+	       s->min_version == t->min_version &&
+	       s->insecure_skip_verify == t->insecure_skip_verify;
 }

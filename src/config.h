@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_NAME_MAX 64 /* bytes in a pin name */
 
@@ -133,6 +134,8 @@ struct config_mqtt {
 	struct config_tls tls;
 	bool password_from_credential; /* password read from $CREDENTIALS_DIRECTORY/mqtt-password */
 	int offline_events;   /* button events kept while offline, 0..100000, default 100 */
+	int health_interval_s; /* <base>/health every this many seconds, 0..86400 (0: only on
+				* request), default 60 */
 };
 
 /* How a line is found: by a line name unique across all chips, or by chip + offset. */
@@ -216,6 +219,21 @@ void config_errors_clear(struct config_errors *errors);
 
 /* One line: "2 inputs, 1 output, broker localhost:1883, base topic gpio2mqtt/pi". */
 int config_summary(const struct config *cfg, char *buf, size_t size);
+
+/* Reload (SIGHUP): what changed between two loaded configurations. */
+/* The same line: the same line name, or the same chip and offset. */
+bool config_pin_line_equal(const struct config_pin *a, const struct config_pin *b);
+/* The same line requested the same way: direction, bias, active_low, and debounce_ms (inputs)
+ * or drive (outputs). The level an output is requested with is not compared. */
+bool config_pin_request_equal(const struct config_pin *a, const struct config_pin *b);
+/* Everything the MQTT connection is made of (brokers, client id, credentials, protocol,
+ * keepalive, backoff, TLS, offline_events, base_topic): equal means no reconnect is needed. */
+bool config_mqtt_connection_equal(const struct config_mqtt *a, const struct config_mqtt *b);
+
+/* The fully resolved configuration in a stable libconfig-like form, every key with its default
+ * filled in and secrets shown as "<hidden>" (gpio2mqtt --check -v; golden files in
+ * tests/unit/golden). */
+void config_dump(const struct config *cfg, FILE *out);
 
 const char *config_bias_to_string(enum config_bias bias);
 const char *config_drive_to_string(enum config_drive drive);

@@ -11,7 +11,8 @@
 #include <string.h>
 
 /* Events read from the kernel per read(2), and the kernel's own buffer per request (the most it
- * accepts is 16 per line of the 64 a request can hold). */
+ * accepts is 16 per line of the 64 a request can hold). Every pin has a request of its own, so
+ * that a reload can release, request or reconfigure one pin without touching the others. */
 #define GPIO_READ_BATCH 64
 #define GPIO_KERNEL_BUFFER 1024
 /* Batches read per gpio_dispatch(), so a storm on one line cannot starve MQTT commands; what is
@@ -25,7 +26,6 @@ struct gpio_chip {
 	unsigned int num_lines;
 	struct gpiod_chip *chip; /* NULL when it could not be opened */
 	int open_errno;
-	struct gpiod_line_request *request; /* NULL when none of our pins is on this chip */
 };
 
 struct gpio_pin {
@@ -35,6 +35,7 @@ struct gpio_pin {
 	unsigned long line_seqno; /* last kernel per-line sequence number seen */
 	bool active;              /* last level reported */
 	bool lost_pending;        /* edges lost in this dispatch: read the line afterwards */
+	struct gpiod_line_request *request; /* this pin's line alone */
 };
 
 struct gpio {
@@ -43,7 +44,7 @@ struct gpio {
 	struct gpio_pin *pins;
 	size_t n_pins;
 	const struct config_pin *cfg;
-	size_t *fd_chips; /* chip index of each request fd */
+	size_t *fd_pins; /* the input pin of each request fd */
 	size_t n_fds;
 	struct gpiod_edge_event_buffer *buffer;
 };
@@ -76,8 +77,6 @@ static void gpio_chips_free(struct gpio *gpio)
 	for (size_t i = 0; i < gpio->n_chips; i++) {
 		struct gpio_chip *c = &gpio->chips[i];
 
-		if (c->request)
-			gpiod_line_request_release(c->request);
 		if (c->chip)
 			gpiod_chip_close(c->chip);
 		free(c->path);
@@ -308,75 +307,72 @@ static int gpio_settings_fill(struct gpiod_line_settings *s, const struct config
 	return r ? -EINVAL : 0;
 }
 
-/* After a failed request: which of our lines on the chip is held, and by whom. */
-static void gpio_request_explain(struct gpio *gpio, size_t chip, int error, char *err,
+/* After a failed request of PIN: whether its line is held, and by whom. */
+static void gpio_request_explain(struct gpio *gpio, size_t pin, int error, char *err,
 				 size_t err_size)
 {
-	struct gpio_chip *c = &gpio->chips[chip];
+	struct gpio_chip *c = &gpio->chips[gpio->pins[pin].chip];
+	struct gpiod_line_info *info = gpiod_chip_get_line_info(c->chip, gpio->pins[pin].offset);
 	char line[256];
 
-	for (size_t i = 0; i < gpio->n_pins; i++) {
-		struct gpiod_line_info *info;
+	gpio_line_describe(gpio, pin, line, sizeof(line));
+	if (info && gpiod_line_info_is_used(info)) {
+		const char *consumer = gpiod_line_info_get_consumer(info);
 
-		if (gpio->pins[i].chip != chip)
-			continue;
-		info = gpiod_chip_get_line_info(c->chip, gpio->pins[i].offset);
-		if (!info)
-			continue;
-		if (gpiod_line_info_is_used(info)) {
-			const char *consumer = gpiod_line_info_get_consumer(info);
-
-			gpio_line_describe(gpio, i, line, sizeof(line));
-			gpio_err(err, err_size, "pin '%s': %s is busy: used by '%s'",
-				 gpio->cfg[i].name, line,
-				 consumer && consumer[0] ? consumer : "the kernel or another process");
-			gpiod_line_info_free(info);
-			return;
-		}
-		gpiod_line_info_free(info);
+		gpio_err(err, err_size, "pin '%s': %s is busy: used by '%s'", gpio->cfg[pin].name,
+			 line, consumer && consumer[0] ? consumer : "the kernel or another process");
+	} else {
+		gpio_err(err, err_size, "pin '%s': cannot request %s: %s", gpio->cfg[pin].name, line,
+			 strerror(error));
 	}
-	gpio_err(err, err_size, "cannot request lines on %s (%s): %s", c->name,
-		 c->label ? c->label : "?", strerror(error));
+	gpiod_line_info_free(info);
 }
 
-static int gpio_chip_request(struct gpio *gpio, size_t chip, const char *consumer, char *err,
-			     size_t err_size)
+/* PIN's settings (an output at its cfg initial level) in a new line config. */
+static struct gpiod_line_config *gpio_pin_line_config(struct gpio *gpio, size_t pin, char *err,
+						      size_t err_size)
 {
-	struct gpio_chip *c = &gpio->chips[chip];
-	struct gpiod_line_settings *settings;
-	struct gpiod_line_config *line_cfg;
-	struct gpiod_request_config *req_cfg;
+	struct gpiod_line_settings *settings = gpiod_line_settings_new();
+	struct gpiod_line_config *line_cfg = gpiod_line_config_new();
+	unsigned int offset = gpio->pins[pin].offset;
+
+	if (!settings || !line_cfg) {
+		gpio_err(err, err_size, "pin '%s': %s", gpio->cfg[pin].name, strerror(ENOMEM));
+		goto free_configs;
+	}
+	if (gpio_settings_fill(settings, &gpio->cfg[pin]) < 0) {
+		gpio_err(err, err_size, "pin '%s': invalid line settings", gpio->cfg[pin].name);
+		goto free_configs;
+	}
+	if (gpiod_line_config_add_line_settings(line_cfg, &offset, 1, settings) < 0) {
+		gpio_err(err, err_size, "pin '%s': %s", gpio->cfg[pin].name, strerror(errno));
+		goto free_configs;
+	}
+	gpiod_line_settings_free(settings);
+	return line_cfg;
+
+free_configs:
+	gpiod_line_config_free(line_cfg);
+	gpiod_line_settings_free(settings);
+	return NULL;
+}
+
+static int gpio_pin_request(struct gpio *gpio, size_t pin, const char *consumer, char *err,
+			    size_t err_size)
+{
+	struct gpio_chip *c = &gpio->chips[gpio->pins[pin].chip];
+	struct gpiod_request_config *req_cfg = gpiod_request_config_new();
+	struct gpiod_line_config *line_cfg = gpio_pin_line_config(gpio, pin, err, err_size);
 	int r = -ENOMEM;
 
-	settings = gpiod_line_settings_new();
-	line_cfg = gpiod_line_config_new();
-	req_cfg = gpiod_request_config_new();
-	if (!settings || !line_cfg || !req_cfg)
+	if (!req_cfg || !line_cfg)
 		goto free_configs;
-
-	for (size_t i = 0; i < gpio->n_pins; i++) {
-		unsigned int offset = gpio->pins[i].offset;
-
-		if (gpio->pins[i].chip != chip)
-			continue;
-		r = gpio_settings_fill(settings, &gpio->cfg[i]);
-		if (r < 0) {
-			gpio_err(err, err_size, "pin '%s': invalid line settings", gpio->cfg[i].name);
-			goto free_configs;
-		}
-		if (gpiod_line_config_add_line_settings(line_cfg, &offset, 1, settings) < 0) {
-			r = -errno;
-			gpio_err(err, err_size, "pin '%s': %s", gpio->cfg[i].name, strerror(errno));
-			goto free_configs;
-		}
-	}
 	gpiod_request_config_set_consumer(req_cfg, consumer);
 	gpiod_request_config_set_event_buffer_size(req_cfg, GPIO_KERNEL_BUFFER);
-
-	c->request = gpiod_chip_request_lines(c->chip, req_cfg, line_cfg);
-	if (!c->request) {
+	gpio->pins[pin].request = gpiod_chip_request_lines(c->chip, req_cfg, line_cfg);
+	if (!gpio->pins[pin].request) {
 		r = -errno;
-		gpio_request_explain(gpio, chip, errno, err, err_size);
+		gpio_request_explain(gpio, pin, errno, err, err_size);
 		goto free_configs;
 	}
 	r = 0;
@@ -384,8 +380,50 @@ static int gpio_chip_request(struct gpio *gpio, size_t chip, const char *consume
 free_configs:
 	gpiod_request_config_free(req_cfg);
 	gpiod_line_config_free(line_cfg);
-	gpiod_line_settings_free(settings);
 	return r;
+}
+
+static void gpio_pin_release(struct gpio_pin *p)
+{
+	if (p->request)
+		gpiod_line_request_release(p->request);
+	p->request = NULL;
+}
+
+static void gpio_fds_rebuild(struct gpio *gpio)
+{
+	gpio->n_fds = 0;
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		if (gpio->pins[i].is_input && gpio->pins[i].request)
+			gpio->fd_pins[gpio->n_fds++] = i;
+	}
+}
+
+/* Finds every pin's line (chip and offset); the same line twice is an error. */
+static int gpio_pins_find(struct gpio *gpio, char *err, size_t err_size)
+{
+	int r;
+
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		gpio->pins[i].is_input = gpio->cfg[i].direction == CONFIG_DIRECTION_INPUT;
+		r = gpio->cfg[i].line.chip ? gpio_pin_find_by_chip(gpio, i, err, err_size) :
+					     gpio_pin_find_by_name(gpio, i, err, err_size);
+		if (r < 0)
+			return r;
+		/* The same line under two spellings (name and chip + offset) is caught here. */
+		for (size_t j = 0; j < i; j++) {
+			if (gpio->pins[j].chip == gpio->pins[i].chip &&
+			    gpio->pins[j].offset == gpio->pins[i].offset) {
+				char line[256];
+
+				gpio_line_describe(gpio, i, line, sizeof(line));
+				gpio_err(err, err_size, "pins '%s' and '%s' are the same %s",
+					 gpio->cfg[j].name, gpio->cfg[i].name, line);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
 }
 
 int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
@@ -401,8 +439,9 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 	gpio->cfg = pins;
 	gpio->n_pins = n_pins;
 	gpio->pins = calloc(n_pins ? n_pins : 1, sizeof(*gpio->pins));
+	gpio->fd_pins = calloc(n_pins ? n_pins : 1, sizeof(*gpio->fd_pins));
 	gpio->buffer = gpiod_edge_event_buffer_new(GPIO_READ_BATCH);
-	if (!gpio->pins || !gpio->buffer) {
+	if (!gpio->pins || !gpio->fd_pins || !gpio->buffer) {
 		r = -ENOMEM;
 		goto free_gpio;
 	}
@@ -419,50 +458,15 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 		r = -ENODEV;
 		goto free_gpio;
 	}
-
-	for (size_t i = 0; i < n_pins; i++) {
-		gpio->pins[i].is_input = pins[i].direction == CONFIG_DIRECTION_INPUT;
-		r = pins[i].line.chip ? gpio_pin_find_by_chip(gpio, i, err, err_size) :
-					gpio_pin_find_by_name(gpio, i, err, err_size);
-		if (r < 0)
-			goto free_gpio;
-		/* The same line under two spellings (name and chip + offset) is caught here. */
-		for (size_t j = 0; j < i; j++) {
-			if (gpio->pins[j].chip == gpio->pins[i].chip &&
-			    gpio->pins[j].offset == gpio->pins[i].offset) {
-				char line[256];
-
-				gpio_line_describe(gpio, i, line, sizeof(line));
-				gpio_err(err, err_size, "pins '%s' and '%s' are the same %s",
-					 pins[j].name, pins[i].name, line);
-				r = -EEXIST;
-				goto free_gpio;
-			}
-		}
-	}
-
-	gpio->fd_chips = calloc(gpio->n_chips, sizeof(*gpio->fd_chips));
-	if (!gpio->fd_chips) {
-		r = -ENOMEM;
+	r = gpio_pins_find(gpio, err, err_size);
+	if (r < 0)
 		goto free_gpio;
-	}
-	for (size_t c = 0; c < gpio->n_chips; c++) {
-		bool used = false, has_inputs = false;
-
-		for (size_t i = 0; i < n_pins; i++) {
-			if (gpio->pins[i].chip == c) {
-				used = true;
-				has_inputs |= gpio->pins[i].is_input;
-			}
-		}
-		if (!used)
-			continue;
-		r = gpio_chip_request(gpio, c, consumer, err, err_size);
+	for (size_t i = 0; i < n_pins; i++) {
+		r = gpio_pin_request(gpio, i, consumer, err, err_size);
 		if (r < 0)
 			goto free_gpio; /* releases the requests made so far */
-		if (has_inputs)
-			gpio->fd_chips[gpio->n_fds++] = c;
 	}
+	gpio_fds_rebuild(gpio);
 
 	for (size_t i = 0; i < n_pins; i++) {
 		r = gpio_get(gpio, i, &gpio->pins[i].active);
@@ -481,13 +485,153 @@ free_gpio:
 	return r;
 }
 
+/* ---- reload ---------------------------------------------------------------------------- */
+
+static bool gpio_settings_same(const struct config_pin *a, const struct config_pin *b)
+{
+	if (a->direction != b->direction || a->bias != b->bias || a->active_low != b->active_low)
+		return false;
+	if (a->direction == CONFIG_DIRECTION_INPUT)
+		return a->debounce_ms == b->debounce_ms;
+	return a->drive == b->drive;
+}
+
+static int gpio_pin_reconfigure(struct gpio *gpio, size_t pin, char *err, size_t err_size)
+{
+	struct gpiod_line_config *line_cfg = gpio_pin_line_config(gpio, pin, err, err_size);
+	int r = 0;
+
+	if (!line_cfg)
+		return -ENOMEM;
+	if (gpiod_line_request_reconfigure_lines(gpio->pins[pin].request, line_cfg) < 0) {
+		r = -errno;
+		gpio_err(err, err_size, "pin '%s': cannot reconfigure its line: %s",
+			 gpio->cfg[pin].name, strerror(errno));
+	}
+	gpiod_line_config_free(line_cfg);
+	return r;
+}
+
+int gpio_reload(struct gpio *gpio, const struct config_pin *pins, size_t n_pins,
+		const char *consumer, char *err, size_t err_size)
+{
+	struct gpio_pin *old_pins = gpio->pins, *new_pins;
+	const struct config_pin *old_cfg = gpio->cfg;
+	size_t n_old = gpio->n_pins, *from = NULL, *fd_pins = NULL;
+	bool *released = NULL;
+	char scratch[256];
+	int r = -ENOMEM;
+
+	err[0] = '\0';
+	new_pins = calloc(n_pins ? n_pins : 1, sizeof(*new_pins));
+	fd_pins = calloc(n_pins ? n_pins : 1, sizeof(*fd_pins));
+	from = calloc(n_pins ? n_pins : 1, sizeof(*from));
+	released = calloc(n_old ? n_old : 1, sizeof(*released));
+	if (!new_pins || !fd_pins || !from || !released)
+		goto free_arrays;
+
+	/* The new pins are found with the new arrays in place (the lookups index them). */
+	gpio->pins = new_pins;
+	gpio->cfg = pins;
+	gpio->n_pins = n_pins;
+	r = gpio_pins_find(gpio, err, err_size);
+	if (r < 0)
+		goto restore_pins;
+
+	/* Which old pin holds each new pin's line; old pins whose line is no longer ours. */
+	for (size_t i = 0; i < n_pins; i++) {
+		from[i] = SIZE_MAX;
+		for (size_t k = 0; k < n_old && from[i] == SIZE_MAX; k++) {
+			if (old_pins[k].chip == new_pins[i].chip &&
+			    old_pins[k].offset == new_pins[i].offset)
+				from[i] = k;
+		}
+	}
+	for (size_t k = 0; k < n_old; k++) {
+		released[k] = true;
+		for (size_t i = 0; i < n_pins; i++)
+			released[k] = released[k] && from[i] != k;
+	}
+
+	/* 1. Lines no longer ours are released (a new pin may want one of them). */
+	for (size_t k = 0; k < n_old; k++) {
+		if (released[k])
+			gpio_pin_release(&old_pins[k]);
+	}
+	/* 2. Kept lines keep their request, untouched or reconfigured in place; 3. new lines are
+	 * requested. */
+	for (size_t i = 0; i < n_pins; i++) {
+		if (from[i] == SIZE_MAX)
+			continue;
+		new_pins[i].request = old_pins[from[i]].request;
+		new_pins[i].line_seqno = old_pins[from[i]].line_seqno;
+		new_pins[i].active = old_pins[from[i]].active;
+		if (!gpio_settings_same(&old_cfg[from[i]], &pins[i])) {
+			r = gpio_pin_reconfigure(gpio, i, err, err_size);
+			if (r < 0)
+				goto undo;
+			if (new_pins[i].is_input != old_pins[from[i]].is_input)
+				new_pins[i].line_seqno = 0;
+			gpio_get(gpio, i, &new_pins[i].active);
+		}
+	}
+	for (size_t i = 0; i < n_pins; i++) {
+		if (from[i] != SIZE_MAX)
+			continue;
+		r = gpio_pin_request(gpio, i, consumer, err, err_size);
+		if (r < 0)
+			goto undo;
+		gpio_get(gpio, i, &new_pins[i].active);
+	}
+
+	free(gpio->fd_pins);
+	gpio->fd_pins = fd_pins;
+	gpio_fds_rebuild(gpio);
+	free(old_pins);
+	free(from);
+	free(released);
+	return 0;
+
+undo:
+	/* New requests released, kept ones reconfigured back, released ones requested again (with
+	 * the levels the caller put in the old config). */
+	for (size_t i = 0; i < n_pins; i++) {
+		if (from[i] == SIZE_MAX)
+			gpio_pin_release(&new_pins[i]);
+	}
+	gpio->pins = old_pins;
+	gpio->cfg = old_cfg;
+	gpio->n_pins = n_old;
+	for (size_t i = 0; i < n_pins; i++) {
+		if (from[i] != SIZE_MAX && !gpio_settings_same(&old_cfg[from[i]], &pins[i]))
+			gpio_pin_reconfigure(gpio, from[i], scratch, sizeof(scratch));
+	}
+	for (size_t k = 0; k < n_old; k++) {
+		if (released[k])
+			gpio_pin_request(gpio, k, consumer, scratch, sizeof(scratch));
+	}
+	gpio_fds_rebuild(gpio);
+restore_pins:
+	gpio->pins = old_pins;
+	gpio->cfg = old_cfg;
+	gpio->n_pins = n_old;
+free_arrays:
+	free(new_pins);
+	free(fd_pins);
+	free(from);
+	free(released);
+	return r;
+}
+
 void gpio_close(struct gpio *gpio)
 {
 	if (!gpio)
 		return;
+	for (size_t i = 0; gpio->pins && i < gpio->n_pins; i++)
+		gpio_pin_release(&gpio->pins[i]);
 	gpio_chips_free(gpio);
 	gpiod_edge_event_buffer_free(gpio->buffer);
-	free(gpio->fd_chips);
+	free(gpio->fd_pins);
 	free(gpio->pins);
 	free(gpio);
 }
@@ -501,30 +645,21 @@ int gpio_fd(const struct gpio *gpio, size_t index)
 {
 	if (index >= gpio->n_fds)
 		return -EINVAL;
-	return gpiod_line_request_get_fd(gpio->chips[gpio->fd_chips[index]].request);
-}
-
-static int gpio_pin_at(const struct gpio *gpio, size_t chip, unsigned int offset, size_t *pin)
-{
-	for (size_t i = 0; i < gpio->n_pins; i++) {
-		if (gpio->pins[i].chip == chip && gpio->pins[i].offset == offset) {
-			*pin = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return gpiod_line_request_get_fd(gpio->pins[gpio->fd_pins[index]].request);
 }
 
 int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata)
 {
 	struct gpiod_line_request *request = NULL;
-	size_t chip = 0;
+	struct gpio_pin *p = NULL;
+	size_t pin = 0;
 	int reported = 0;
 
 	for (size_t i = 0; i < gpio->n_fds; i++) {
-		chip = gpio->fd_chips[i];
-		if (gpiod_line_request_get_fd(gpio->chips[chip].request) == fd) {
-			request = gpio->chips[chip].request;
+		pin = gpio->fd_pins[i];
+		if (gpiod_line_request_get_fd(gpio->pins[pin].request) == fd) {
+			p = &gpio->pins[pin];
+			request = p->request;
 			break;
 		}
 	}
@@ -540,12 +675,8 @@ int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata)
 			struct gpiod_edge_event *e = gpiod_edge_event_buffer_get_event(gpio->buffer,
 										      (unsigned long)k);
 			unsigned long seqno = gpiod_edge_event_get_line_seqno(e);
-			struct gpio_event ev = { 0 };
-			struct gpio_pin *p;
+			struct gpio_event ev = { .pin = pin };
 
-			if (gpio_pin_at(gpio, chip, gpiod_edge_event_get_line_offset(e), &ev.pin) < 0)
-				continue;
-			p = &gpio->pins[ev.pin];
 			/* The kernel numbers each line's events from 1 for this request. */
 			if (seqno > p->line_seqno + 1) {
 				ev.lost = seqno - p->line_seqno - 1;
@@ -560,23 +691,21 @@ int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata)
 			fn(userdata, &ev);
 			reported++;
 		}
-		/* The request fd blocks: read again only while events are waiting. */
-		if (n < GPIO_READ_BATCH && gpiod_line_request_wait_edge_events(request, 0) <= 0)
+		/* The request fd blocks: read again only while events are waiting (also after a full
+		 * batch: exactly GPIO_READ_BATCH events may have been all there was). */
+		if (gpiod_line_request_wait_edge_events(request, 0) <= 0)
 			break;
 	}
 
-	for (size_t i = 0; i < gpio->n_pins; i++) {
-		struct gpio_pin *p = &gpio->pins[i];
-		struct gpio_event ev = { .pin = i };
+	if (p->lost_pending) {
+		struct gpio_event ev = { .pin = pin };
 
-		if (p->chip != chip || !p->lost_pending)
-			continue;
 		p->lost_pending = false;
-		if (gpio_get(gpio, i, &ev.active) < 0 || ev.active == p->active)
-			continue;
-		p->active = ev.active;
-		fn(userdata, &ev);
-		reported++;
+		if (gpio_get(gpio, pin, &ev.active) == 0 && ev.active != p->active) {
+			p->active = ev.active;
+			fn(userdata, &ev);
+			reported++;
+		}
 	}
 	return reported;
 }
@@ -585,10 +714,9 @@ int gpio_get(struct gpio *gpio, size_t pin, bool *active)
 {
 	enum gpiod_line_value v;
 
-	if (pin >= gpio->n_pins)
+	if (pin >= gpio->n_pins || !gpio->pins[pin].request)
 		return -EINVAL;
-	v = gpiod_line_request_get_value(gpio->chips[gpio->pins[pin].chip].request,
-					 gpio->pins[pin].offset);
+	v = gpiod_line_request_get_value(gpio->pins[pin].request, gpio->pins[pin].offset);
 	if (v == GPIOD_LINE_VALUE_ERROR)
 		return -errno;
 	*active = v == GPIOD_LINE_VALUE_ACTIVE;
@@ -597,10 +725,9 @@ int gpio_get(struct gpio *gpio, size_t pin, bool *active)
 
 int gpio_set(struct gpio *gpio, size_t pin, bool active)
 {
-	if (pin >= gpio->n_pins || gpio->pins[pin].is_input)
+	if (pin >= gpio->n_pins || gpio->pins[pin].is_input || !gpio->pins[pin].request)
 		return -EINVAL;
-	if (gpiod_line_request_set_value(gpio->chips[gpio->pins[pin].chip].request,
-					 gpio->pins[pin].offset,
+	if (gpiod_line_request_set_value(gpio->pins[pin].request, gpio->pins[pin].offset,
 					 active ? GPIOD_LINE_VALUE_ACTIVE :
 						  GPIOD_LINE_VALUE_INACTIVE) < 0)
 		return -errno;

@@ -32,6 +32,18 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 	      const char *consumer, char *err, size_t err_size);
 void gpio_close(struct gpio *gpio);
 
+/* A reload: PINS (outliving the gpio object, as with gpio_open()) replace the pins. Every pin
+ * has a line request of its own, so per line: a line kept with the same settings is untouched
+ * (its level never moves); a line kept with other settings is reconfigured in place
+ * (gpiod_line_request_reconfigure_lines(), an output at PINS[i].initial, which the caller sets
+ * to its current level); a line no longer used is released; a new line is requested (an output
+ * at PINS[i].initial). All or nothing: on failure everything is put back with the previous pins
+ * (whose initial the caller also sets to the outputs' current levels), ERR says why, and a
+ * negative errno is returned. The fds may change: read gpio_fd_count() and gpio_fd() again.
+ * Logs nothing. */
+int gpio_reload(struct gpio *gpio, const struct config_pin *pins, size_t n_pins,
+		const char *consumer, char *err, size_t err_size);
+
 /* File descriptors that become readable when edge events are pending. */
 size_t gpio_fd_count(const struct gpio *gpio);
 int gpio_fd(const struct gpio *gpio, size_t index);

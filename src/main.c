@@ -16,6 +16,7 @@
 #include "config.h"
 #include "discovery.h"
 #include "gpio.h"
+#include "health.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
@@ -65,6 +66,20 @@ struct daemon {
 	unsigned long long edges;
 	unsigned long long edges_lost;
 	unsigned long long dropped_reported;
+	/* <base>/health (src/health.h) */
+	uint64_t started_ms;
+	unsigned long long config_generation; /* 1 at start, +1 per applied reload */
+	struct loop_source *health_timer;
+	char health_topic[TOPIC_MAX];
+	char health_get_topic[TOPIC_MAX];
+	bool watchdog_withheld; /* WATCHDOG=1 not sent: the network thread is stuck */
+	/* Reload */
+	struct loop_source **gpio_sources; /* one per gpio_fd() */
+	size_t n_gpio_sources;
+	struct loop_source *mqtt_source;
+	struct config *mqtt_cfg; /* the older config the mqtt object still reads (its connection
+				  * settings did not change since); NULL: d->cfg */
+	struct mqtt_stats mqtt_before; /* counters of mqtt objects replaced by reloads */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -80,17 +95,69 @@ static uint64_t now_ms(void)
 	return clock_ns(CLOCK_MONOTONIC) / 1000000ULL;
 }
 
+static void daemon_health_gather(struct daemon *d, struct health *h)
+{
+	*h = (struct health){
+		.uptime_s = (now_ms() - d->started_ms) / 1000ULL,
+		.edges_seen = d->edges,
+		.edges_lost = d->edges_lost,
+		.config_generation = d->config_generation,
+	};
+	if (d->mqtt)
+		mqtt_stats_get(d->mqtt, &h->mqtt);
+	/* Counted since start, across the connections reloads replaced. */
+	h->mqtt.acknowledged += d->mqtt_before.acknowledged;
+	h->mqtt.failed += d->mqtt_before.failed;
+	h->mqtt.denied += d->mqtt_before.denied;
+	h->mqtt.held_dropped += d->mqtt_before.held_dropped;
+	h->mqtt.incoming_dropped += d->mqtt_before.incoming_dropped;
+	h->mqtt.connections += d->mqtt_before.connections;
+	h->mqtt.reconnects = h->mqtt.connections ? h->mqtt.connections - 1 : 0;
+}
+
 static void daemon_status_update(struct daemon *d)
 {
 	char connection[1024] = "not connected to a broker (retrying)";
+	char summary[256] = "";
+	struct health h;
 
 	if (d->mqtt)
 		mqtt_status(d->mqtt, connection, sizeof(connection));
+	daemon_health_gather(d, &h);
+	health_summary(&h, summary, sizeof(summary));
 	if (d->stopping)
 		notify_status("stopping");
 	else
-		notify_status("%s; serving %zu inputs, %zu outputs", connection, d->cfg->n_inputs,
-			      d->cfg->n_outputs);
+		notify_status("%s; serving %zu inputs, %zu outputs; %s", connection,
+			      d->cfg->n_inputs, d->cfg->n_outputs, summary);
+}
+
+/* <base>/health, not retained (a stale health report would lie): periodically and whenever
+ * anything is published to <base>/health/get. */
+static void daemon_health_publish(struct daemon *d)
+{
+	char json[1024];
+	struct health h;
+	int r;
+
+	if (!d->connected || d->stopping)
+		return;
+	daemon_health_gather(d, &h);
+	r = health_json(&h, json, sizeof(json));
+	if (r == 0)
+		r = mqtt_publish(d->mqtt, d->health_topic, json, strlen(json), d->cfg->mqtt.qos,
+				 false, NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("mqtt: cannot publish %s: %s", d->health_topic, strerror(-r));
+}
+
+static int daemon_on_health_timer(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	daemon_health_publish(d);
+	daemon_status_update(d);
+	return 0;
 }
 
 /* {"state":"ON","time":"2026-11-26T10:56:50.123456789Z","seq":7} */
@@ -592,6 +659,9 @@ static void daemon_on_connected(struct daemon *d, const char *broker)
 			log_error("mqtt: cannot subscribe to %s: %s", patterns[i], strerror(-r));
 	}
 	daemon_discovery_subscribe(d);
+	r = mqtt_subscribe(d->mqtt, d->health_get_topic, d->cfg->mqtt.qos);
+	if (r < 0 && r != -ENOTCONN)
+		log_error("mqtt: cannot subscribe to %s: %s", d->health_get_topic, strerror(-r));
 	r = mqtt_publish(d->mqtt, d->status_topic, online, strlen(online), 1, true, NULL);
 	if (r < 0 && r != -ENOTCONN)
 		log_warning("mqtt: cannot publish %s: %s", d->status_topic, strerror(-r));
@@ -635,7 +705,9 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 			daemon_status_update(d);
 			break;
 		case MQTT_EVENT_MESSAGE:
-			if (!d->stopping && !daemon_discovery_message(d, &ev))
+			if (strcmp(ev.topic, d->health_get_topic) == 0)
+				daemon_health_publish(d);
+			else if (!d->stopping && !daemon_discovery_message(d, &ev))
 				daemon_on_command(d, &ev);
 			break;
 		case MQTT_EVENT_PUBLISHED:
@@ -725,8 +797,207 @@ static void daemon_config_errors_log(const struct config_errors *errors)
 	}
 }
 
-/* SIGHUP: the new file is validated so a mistake shows before the next restart. Applying a
- * changed configuration without a restart is not done yet: the running one stays in force. */
+static int daemon_mqtt_start(struct daemon *d);
+static int daemon_topics_build(struct daemon *d);
+static void daemon_state_path_set(struct daemon *d);
+
+/* The GPIO event fds in the loop (they change when a reload requests a chip again). */
+static int daemon_gpio_sources_add(struct daemon *d)
+{
+	size_t n = gpio_fd_count(d->gpio);
+	int r;
+
+	d->gpio_sources = calloc(n ? n : 1, sizeof(*d->gpio_sources));
+	if (!d->gpio_sources)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r = loop_add_fd(d->loop, gpio_fd(d->gpio, i), daemon_on_gpio, d,
+				&d->gpio_sources[i]);
+		if (r < 0)
+			return r;
+		d->n_gpio_sources++;
+	}
+	return 0;
+}
+
+static void daemon_gpio_sources_remove(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_gpio_sources; i++)
+		loop_source_remove(d->gpio_sources[i]);
+	free(d->gpio_sources);
+	d->gpio_sources = NULL;
+	d->n_gpio_sources = 0;
+}
+
+/* The new config's pin I was the old config's pin FROM[I], or SIZE_MAX: the same direction and
+ * the same line, or else the same name (a pin moved to another line keeps its state). */
+static void daemon_reload_map(const struct config *old, const struct config *cfg, size_t *from)
+{
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		from[i] = SIZE_MAX;
+		for (size_t k = 0; k < old->n_pins && from[i] == SIZE_MAX; k++) {
+			if (old->pins[k].direction == cfg->pins[i].direction &&
+			    config_pin_line_equal(&old->pins[k], &cfg->pins[i]))
+				from[i] = k;
+		}
+		for (size_t k = 0; k < old->n_pins && from[i] == SIZE_MAX; k++) {
+			if (old->pins[k].direction == cfg->pins[i].direction &&
+			    strcmp(old->pins[k].name, cfg->pins[i].name) == 0)
+				from[i] = k;
+		}
+	}
+}
+
+/* Applies a valid new configuration CFG (taken over on success) with as little change as
+ * possible: GPIO per chip (gpio_reload(): unchanged lines untouched, outputs kept at their
+ * level), a new bridge with the current levels (pulses, interlock waits and press timings in
+ * progress start over), discovery documents of removed pins cleared, and a new MQTT
+ * connection only when its settings changed. On failure nothing changed. */
+static int daemon_reload_apply(struct daemon *d, struct config *cfg)
+{
+	struct config *old = d->cfg, *retire = NULL, *retire_mqtt = NULL;
+	bool reconnect = !config_mqtt_connection_equal(&old->mqtt, &cfg->mqtt) ||
+			 old->discovery.homie != cfg->discovery.homie;
+	size_t n = cfg->n_pins ? cfg->n_pins : 1, *from;
+	struct daemon_pin *pins;
+	struct bridge *bridge = NULL;
+	char err[1024];
+	bool *levels;
+	int r = -ENOMEM;
+
+	from = calloc(n, sizeof(*from));
+	levels = calloc(n, sizeof(*levels));
+	pins = calloc(n, sizeof(*pins));
+	if (!from || !levels || !pins)
+		goto free_arrays;
+	daemon_reload_map(old, cfg, from);
+	/* A kept pin keeps its level; a new output starts at power_on ("restore": OFF). */
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		bool is_output = cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT;
+
+		if (from[i] != SIZE_MAX)
+			levels[i] = bridge_pin_active(d->bridge, from[i]);
+		else
+			levels[i] = is_output && cfg->pins[i].power_on == CONFIG_POWER_ON_ON;
+		if (from[i] != SIZE_MAX)
+			pins[i] = d->pins[from[i]];
+		else
+			pins[i].changed_ns = clock_ns(CLOCK_REALTIME);
+	}
+	if (bridge_levels_sanitize(cfg, levels))
+		log_warning("reload: more than one output of an interlock group is ON; only the "
+			    "first one listed stays ON");
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		if (cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT)
+			cfg->pins[i].initial = levels[i];
+	}
+	/* Should the new request fail, gpio_reload() puts the old lines back at these levels. */
+	for (size_t k = 0; k < old->n_pins; k++) {
+		if (old->pins[k].direction == CONFIG_DIRECTION_OUTPUT)
+			old->pins[k].initial = bridge_pin_active(d->bridge, k);
+	}
+	r = bridge_new(&bridge, cfg, levels);
+	if (r < 0) {
+		log_error("reload: %s; the running configuration stays in force", strerror(-r));
+		goto free_arrays;
+	}
+	/* Out of the loop before a chip's request (and its fd) may go away. */
+	daemon_gpio_sources_remove(d);
+	r = gpio_reload(d->gpio, cfg->pins, cfg->n_pins, "gpio2mqtt", err, sizeof(err));
+	if (daemon_gpio_sources_add(d) < 0)
+		log_error("reload: cannot watch the GPIO lines; edges are not seen until a restart");
+	if (r < 0) {
+		log_error("reload: %s; the running configuration stays in force", err);
+		bridge_free(bridge);
+		goto free_arrays;
+	}
+	/* From here on the new configuration is in force. */
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		bool level;
+
+		if (cfg->pins[i].direction == CONFIG_DIRECTION_INPUT &&
+		    gpio_get(d->gpio, i, &level) == 0)
+			bridge_pin_sync(bridge, i, level);
+	}
+	bridge_connected_set(bridge, d->connected);
+	bridge_free(d->bridge);
+	d->bridge = bridge;
+	free(d->pins);
+	d->pins = pins;
+	pins = NULL;
+	d->cfg = cfg;
+	if (reconnect) {
+		/* Goodbye on the old topics, while the old settings are still there. */
+		log_notice("reload: the MQTT connection settings changed; connecting again");
+		if (d->connected) {
+			daemon_homie_state(d, "disconnected");
+			mqtt_publish(d->mqtt, d->status_topic, "offline", strlen("offline"), 1, true,
+				     NULL);
+		}
+		mqtt_disconnect(d->mqtt);
+		loop_source_remove(d->mqtt_source);
+		d->mqtt_source = NULL;
+		{
+			struct health h;
+
+			daemon_health_gather(d, &h);
+			d->mqtt_before = h.mqtt;
+		}
+		mqtt_free(d->mqtt); /* joins the network thread: nothing reads OLD any more */
+		d->mqtt = NULL;
+		d->connected = false;
+		bridge_connected_set(d->bridge, false);
+		retire_mqtt = d->mqtt_cfg;
+		d->mqtt_cfg = NULL;
+		retire = old;
+	} else if (d->mqtt_cfg) {
+		retire = old; /* the mqtt object reads an older one still */
+	} else {
+		d->mqtt_cfg = old; /* the mqtt object reads its connection settings */
+	}
+	daemon_topics_build(d);
+	if (state_needed(cfg))
+		daemon_state_path_set(d);
+
+	/* Discovery: documents of pins no longer there are cleared on the next announcement. */
+	discovery_free(d->discovery);
+	d->discovery = NULL;
+	discovery_messages_clear(&d->discovery_clears);
+	discovery_topics_free(d->discovery_owned, d->n_discovery_owned);
+	d->discovery_owned = NULL;
+	d->n_discovery_owned = 0;
+	/* Nothing refers to them any more (the old discovery documents did). */
+	config_free(retire);
+	config_free(retire_mqtt);
+	if (daemon_discovery_setup(d) < 0)
+		log_error("reload: discovery is off until a restart");
+
+	loop_timer_arm(d->health_timer, cfg->mqtt.health_interval_s * 1000000ULL,
+		       cfg->mqtt.health_interval_s * 1000000ULL);
+	d->config_generation++;
+	if (reconnect) {
+		r = daemon_mqtt_start(d);
+		if (r < 0)
+			log_error("reload: cannot start MQTT: %s; restart gpio2mqtt", strerror(-r));
+	} else if (d->connected) {
+		char broker[sizeof(d->broker)];
+
+		/* Subscriptions, online, discovery (clears first), every state. */
+		snprintf(broker, sizeof(broker), "%s", d->broker);
+		daemon_on_connected(d, broker);
+	}
+	daemon_timer_rearm(d);
+	r = 0;
+
+free_arrays:
+	free(pins);
+	free(levels);
+	free(from);
+	return r;
+}
+
+/* SIGHUP: the new file is read and validated; with errors the running configuration stays in
+ * force, untouched; otherwise only what changed is applied (daemon_reload_apply()). */
 static void daemon_reload(struct daemon *d)
 {
 	struct config_errors errors = { 0 };
@@ -741,14 +1012,26 @@ static void daemon_reload(struct daemon *d)
 			  d->config_path);
 		notify_status("reload failed: %s has errors; running the previous configuration",
 			      d->config_path);
+		config_free(cfg);
+		config_errors_clear(&errors);
+		notify_ready();
+		return;
+	}
+	config_errors_clear(&errors);
+	mqtt_config_warn(&cfg->mqtt);
+	r = daemon_reload_apply(d, cfg);
+	if (r < 0) {
+		config_free(cfg);
+		notify_status("reload failed: %s could not be applied; running the previous "
+			      "configuration", d->config_path);
 	} else {
-		log_notice("reload: %s is valid; restart gpio2mqtt to apply it (the running "
-			   "configuration stays in force)",
-			   d->config_path);
+		char summary[512];
+
+		config_summary(d->cfg, summary, sizeof(summary));
+		log_notice("reload: %s is valid and applied (configuration generation %llu): %s",
+			   d->config_path, d->config_generation, summary);
 		daemon_status_update(d);
 	}
-	config_free(cfg);
-	config_errors_clear(&errors);
 	notify_ready();
 }
 
@@ -773,10 +1056,27 @@ static int daemon_on_signal(void *userdata, int fd, uint32_t events)
 	return 0;
 }
 
+/* The main loop runs this timer, so it is alive; the network thread must have shown a heartbeat
+ * within WatchdogSec (a generous margin: a DNS lookup may block it for a while). Otherwise no
+ * ping, and systemd restarts the daemon when WatchdogSec has passed. */
 static int daemon_on_watchdog(void *userdata)
 {
-	(void)userdata;
-	notify_watchdog();
+	struct daemon *d = userdata;
+	uint64_t age_ms = d->mqtt ? mqtt_heartbeat_age_ms(d->mqtt) : 0;
+	uint64_t limit_ms = notify_watchdog_usec() / 1000ULL;
+
+	if (age_ms < limit_ms) {
+		if (d->watchdog_withheld)
+			log_notice("watchdog: the network thread runs again; pinging again");
+		d->watchdog_withheld = false;
+		notify_watchdog();
+		return 0;
+	}
+	if (!d->watchdog_withheld)
+		log_error("watchdog: the network thread has not run for %llu ms; no more watchdog "
+			  "pings until it does (systemd restarts the daemon after WatchdogSec)",
+			  (unsigned long long)age_ms);
+	d->watchdog_withheld = true;
 	return 0;
 }
 
@@ -788,6 +1088,8 @@ static void usage(FILE *out)
 		"\n"
 		"  -c, --config FILE  configuration file (default %s)\n"
 		"  -n, --check        check the configuration and exit (0: valid, 78: errors)\n"
+		"  -v, --verbose      with --check: print the resolved configuration, every\n"
+		"                     default filled in and secrets hidden\n"
 		"  -d, --debug        log debug messages\n"
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
@@ -797,13 +1099,11 @@ static void usage(FILE *out)
 		GPIO2MQTT_DEFAULT_CONFIG);
 }
 
-/* power_on = "restore": the levels saved by the last run, else OFF with a warning. */
-static void daemon_state_load(struct daemon *d, bool *levels)
+/* The state file's path (and, outside systemd, its directory created). */
+static void daemon_state_path_set(struct daemon *d)
 {
 	const char *dir = getenv("STATE_DIRECTORY");
-	char why[256];
 	size_t len;
-	int r;
 
 	/* systemd's StateDirectory= wins over state_dir; it may list several, ':'-separated. */
 	if (dir && dir[0]) {
@@ -817,7 +1117,15 @@ static void daemon_state_load(struct daemon *d, bool *levels)
 			log_warning("cannot create %s: %s", d->state_path, strerror(errno));
 	}
 	snprintf(d->state_path, sizeof(d->state_path), "%.*s/outputs.state", (int)len, dir);
+}
 
+/* power_on = "restore": the levels saved by the last run, else OFF with a warning. */
+static void daemon_state_load(struct daemon *d, bool *levels)
+{
+	char why[256];
+	int r;
+
+	daemon_state_path_set(d);
 	r = state_load(d->state_path, d->cfg, levels, why, sizeof(why));
 	if (r == 0)
 		log_info("output states restored from %s", d->state_path);
@@ -832,11 +1140,8 @@ static void daemon_state_load(struct daemon *d, bool *levels)
 			    d->state_path, strerror(-r));
 }
 
-static int daemon_setup(struct daemon *d)
+static int daemon_topics_build(struct daemon *d)
 {
-	char err[1024];
-	bool *levels;
-	sigset_t mask;
 	int r;
 
 	r = bridge_topic_build(d->status_topic, sizeof(d->status_topic), d->cfg->mqtt.base_topic,
@@ -847,10 +1152,48 @@ static int daemon_setup(struct daemon *d)
 	if (r == 0)
 		r = bridge_topic_build(d->pulse_pattern, sizeof(d->pulse_pattern),
 				       d->cfg->mqtt.base_topic, "+", "/pulse");
-	if (r < 0) {
+	if (r == 0)
+		r = bridge_topic_build(d->health_topic, sizeof(d->health_topic),
+				       d->cfg->mqtt.base_topic, "health", NULL);
+	if (r == 0)
+		r = bridge_topic_build(d->health_get_topic, sizeof(d->health_get_topic),
+				       d->cfg->mqtt.base_topic, "health", "/get");
+	if (r < 0)
 		log_error("base topic too long");
+	return r;
+}
+
+/* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
+ * convention requires (Home Assistant's availability then follows $state too); <base>/status
+ * says "offline" only on a clean stop then. */
+static int daemon_mqtt_start(struct daemon *d)
+{
+	int r;
+
+	if (discovery_homie_state_topic(d->discovery))
+		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, discovery_homie_state_topic(d->discovery),
+			     "lost");
+	else
+		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->status_topic, "offline");
+	if (r < 0)
 		return r;
-	}
+	mqtt_watchdog_set(d->mqtt, notify_watchdog_usec());
+	r = loop_add_fd(d->loop, mqtt_event_fd(d->mqtt), daemon_on_mqtt, d, &d->mqtt_source);
+	if (r < 0)
+		return r;
+	return mqtt_start(d->mqtt);
+}
+
+static int daemon_setup(struct daemon *d)
+{
+	char err[1024];
+	bool *levels;
+	sigset_t mask;
+	int r;
+
+	r = daemon_topics_build(d);
+	if (r < 0)
+		return r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -911,11 +1254,9 @@ static int daemon_setup(struct daemon *d)
 	r = loop_add_timer(d->loop, daemon_on_bridge_timer, d, &d->bridge_timer);
 	if (r < 0)
 		goto fail;
-	for (size_t i = 0; i < gpio_fd_count(d->gpio); i++) {
-		r = loop_add_fd(d->loop, gpio_fd(d->gpio, i), daemon_on_gpio, d, NULL);
-		if (r < 0)
-			goto fail;
-	}
+	r = daemon_gpio_sources_add(d);
+	if (r < 0)
+		goto fail;
 	if (notify_watchdog_interval_usec()) {
 		struct loop_source *timer;
 
@@ -927,23 +1268,17 @@ static int daemon_setup(struct daemon *d)
 			goto fail;
 	}
 
+	r = loop_add_timer(d->loop, daemon_on_health_timer, d, &d->health_timer);
+	if (r == 0 && d->cfg->mqtt.health_interval_s)
+		r = loop_timer_arm(d->health_timer, d->cfg->mqtt.health_interval_s * 1000000ULL,
+				   d->cfg->mqtt.health_interval_s * 1000000ULL);
+	if (r < 0)
+		goto fail;
+
 	r = daemon_discovery_setup(d);
 	if (r < 0)
 		goto fail;
-	/* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
-	 * convention requires (Home Assistant's availability then follows $state too); <base>/status
-	 * says "offline" only on a clean stop then. */
-	if (discovery_homie_state_topic(d->discovery))
-		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, discovery_homie_state_topic(d->discovery),
-			     "lost");
-	else
-		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->status_topic, "offline");
-	if (r < 0)
-		goto fail;
-	r = loop_add_fd(d->loop, mqtt_event_fd(d->mqtt), daemon_on_mqtt, d, NULL);
-	if (r < 0)
-		goto fail;
-	r = mqtt_start(d->mqtt);
+	r = daemon_mqtt_start(d);
 	if (r < 0)
 		goto fail;
 	return 0;
@@ -967,9 +1302,11 @@ static void daemon_teardown(struct daemon *d)
 	discovery_free(d->discovery);
 	discovery_messages_clear(&d->discovery_clears);
 	discovery_topics_free(d->discovery_owned, d->n_discovery_owned);
+	free(d->gpio_sources);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	config_free(d->cfg);
+	config_free(d->mqtt_cfg);
 }
 
 int main(int argc, char **argv)
@@ -978,17 +1315,19 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct daemon d = { .config_path = GPIO2MQTT_DEFAULT_CONFIG, .signal_fd = -1 };
+	struct daemon d = { .config_path = GPIO2MQTT_DEFAULT_CONFIG, .signal_fd = -1,
+			    .config_generation = 1, .started_ms = now_ms() };
 	struct config_errors errors = { 0 };
-	bool check = false, debug = false;
+	bool check = false, debug = false, verbose = false;
 	char summary[512];
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, "c:ndVh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:ndvVh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.config_path = optarg;
@@ -998,6 +1337,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			debug = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'V':
 			printf("gpio2mqtt %s\n", GPIO2MQTT_VERSION);
@@ -1031,6 +1373,8 @@ int main(int argc, char **argv)
 	config_summary(d.cfg, summary, sizeof(summary));
 	mqtt_config_warn(&d.cfg->mqtt);
 	if (check) {
+		if (verbose)
+			config_dump(d.cfg, stdout);
 		printf("configuration OK: %s\n", summary);
 		config_free(d.cfg);
 		return EXIT_SUCCESS;

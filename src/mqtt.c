@@ -70,6 +70,12 @@ struct mqtt {
 	pthread_t thread;
 	bool thread_started;
 
+	/* The watchdog (mqtt_watchdog_set()): the network thread stores CLOCK_MONOTONIC ms here on
+	 * every turn of its loop, and its waits are bounded by watchdog_wait_ms (0: unbounded). */
+	atomic_ullong heartbeat_ms;
+	long watchdog_wait_ms;
+	unsigned int test_stall_s; /* GPIO2MQTT_TEST_STALL_NETWORK (a test hook) */
+
 	/* info_lock: what mqtt_status() shows, and the TLS error the log callback catches. */
 	pthread_mutex_t info_lock;
 	char broker_name[300];
@@ -85,6 +91,9 @@ struct mqtt {
 	char **refused_topics;
 	size_t n_refused_topics;
 	unsigned long long refused;
+	unsigned long long acknowledged;
+	unsigned long long failed;
+	atomic_ullong connections;
 
 	/* Main thread only: the offline FIFO. */
 	struct mqtt_held *held_head, *held_tail;
@@ -162,6 +171,7 @@ static void mqtt_on_connect(struct mosquitto *mosq, void *userdata, int rc, int 
 		return;
 	}
 	mqtt->connack_code = 0;
+	atomic_fetch_add(&mqtt->connections, 1);
 	atomic_store(&mqtt->connected, true);
 	node = mqtt_node_new(MQTT_EVENT_CONNECTED);
 	if (!node)
@@ -308,6 +318,8 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	if (reason_code >= 0x80) {
 		refused = ++mqtt->refused;
 		first = mqtt_refused_first(mqtt, topic ? topic : "(unknown topic)");
+	} else if (topic) {
+		mqtt->acknowledged++; /* QoS >= 1 (QoS 0 publishes are not tracked) */
 	}
 	pthread_mutex_unlock(&mqtt->track_lock);
 
@@ -550,10 +562,23 @@ static uint64_t mqtt_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
-/* Sleeps DELAY_MS unless mqtt_free() wakes us; returns false when stopping. */
+static void mqtt_heartbeat(struct mqtt *mqtt)
+{
+	atomic_store(&mqtt->heartbeat_ms, mqtt_now_ms());
+}
+
+/* Sleeps DELAY_MS unless mqtt_free() wakes us; returns false when stopping. With the watchdog
+ * on, the sleep is cut into turns of at most watchdog_wait_ms, each one a heartbeat. */
 static bool mqtt_thread_sleep(struct mqtt *mqtt, long delay_ms)
 {
 	struct timespec until;
+
+	while (mqtt->watchdog_wait_ms && delay_ms > mqtt->watchdog_wait_ms) {
+		if (!mqtt_thread_sleep(mqtt, mqtt->watchdog_wait_ms))
+			return false;
+		delay_ms -= mqtt->watchdog_wait_ms;
+		mqtt_heartbeat(mqtt);
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += delay_ms / 1000;
@@ -711,6 +736,9 @@ static void *mqtt_thread_main(void *userdata)
 	long next_ms = cfg->reconnect_min_ms;
 	int timeout_ms = cfg->keepalive * 1000;
 
+	/* Without the watchdog the loop sleeps as long as the keepalive allows (few wake-ups). */
+	if (mqtt->watchdog_wait_ms && mqtt->watchdog_wait_ms < timeout_ms)
+		timeout_ms = (int)mqtt->watchdog_wait_ms;
 	while (!atomic_load(&mqtt->stopping)) {
 		const struct config_broker *broker = &cfg->brokers[mqtt->broker];
 		bool was_connected = false, stable = false, disconnect_sent = false;
@@ -737,6 +765,7 @@ static void *mqtt_thread_main(void *userdata)
 				mosquitto_disconnect(mqtt->mosq);
 				disconnect_sent = true;
 			}
+			mqtt_heartbeat(mqtt);
 			errno = 0;
 			rc = mosquitto_loop(mqtt->mosq, disconnect_sent ? 100 : timeout_ms, 1);
 			if (rc == MOSQ_ERR_SUCCESS && !was_connected && !disconnect_sent &&
@@ -752,6 +781,14 @@ static void *mqtt_thread_main(void *userdata)
 				log_notice("mqtt: connected to %s%s (MQTT %s)", name,
 					   cfg->tls.enabled ? " over TLS" : "",
 					   mqtt_is_v5(mqtt) ? "v5" : "v3.1.1");
+				if (mqtt->test_stall_s) {
+					/* Test hook: stuck as if in a DNS lookup, no heartbeat. */
+					log_warning("mqtt: test hook: the network thread stalls for "
+						    "%u s", mqtt->test_stall_s);
+					sleep(mqtt->test_stall_s);
+					mqtt->test_stall_s = 0;
+					log_warning("mqtt: test hook: the network thread runs again");
+				}
 			}
 			/* Stable: connected for reconnect_max_ms; only then the backoff starts
 			 * again from reconnect_min_ms, so a broker that accepts and then drops
@@ -786,12 +823,30 @@ static void *mqtt_thread_main(void *userdata)
 	return NULL;
 }
 
+void mqtt_watchdog_set(struct mqtt *mqtt, uint64_t watchdog_usec)
+{
+	const char *stall = getenv("GPIO2MQTT_TEST_STALL_NETWORK");
+	uint64_t wait_ms = watchdog_usec / 2000ULL;
+
+	mqtt->watchdog_wait_ms = watchdog_usec ? (long)(wait_ms ? wait_ms : 1) : 0;
+	if (stall && stall[0])
+		mqtt->test_stall_s = (unsigned int)strtoul(stall, NULL, 10);
+}
+
+uint64_t mqtt_heartbeat_age_ms(struct mqtt *mqtt)
+{
+	uint64_t beat = atomic_load(&mqtt->heartbeat_ms), now = mqtt_now_ms();
+
+	return now > beat ? now - beat : 0;
+}
+
 int mqtt_start(struct mqtt *mqtt)
 {
 	int r;
 
 	if (mqtt->thread_started)
 		return -EALREADY;
+	mqtt_heartbeat(mqtt);
 	r = -pthread_create(&mqtt->thread, NULL, mqtt_thread_main, mqtt);
 	if (r < 0)
 		return r;
@@ -869,6 +924,8 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 					    retain, NULL));
 	if (r == 0 && qos > 0)
 		mqtt_inflight_add(mqtt, local_mid, topic);
+	else if (r < 0 && r != -ENOTCONN)
+		mqtt->failed++;
 	pthread_mutex_unlock(&mqtt->track_lock);
 	if (mid)
 		*mid = local_mid;
@@ -1000,6 +1057,33 @@ void mqtt_status(struct mqtt *mqtt, char *buf, size_t size)
 			     mqtt->status_failure, extra);
 	pthread_mutex_unlock(&mqtt->info_lock);
 	(void)n;
+}
+
+void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats)
+{
+	unsigned long long connections = atomic_load(&mqtt->connections);
+
+	*stats = (struct mqtt_stats){
+		.connections = connections,
+		.reconnects = connections ? connections - 1 : 0,
+		.held = mqtt->n_held,
+		.held_dropped = mqtt->held_dropped_all,
+		.connected = atomic_load(&mqtt->connected),
+	};
+	pthread_mutex_lock(&mqtt->track_lock);
+	stats->acknowledged = mqtt->acknowledged;
+	stats->denied = mqtt->refused;
+	stats->failed = mqtt->failed;
+	stats->inflight = mqtt->n_inflight;
+	pthread_mutex_unlock(&mqtt->track_lock);
+	pthread_mutex_lock(&mqtt->queue_lock);
+	for (const struct mqtt_node *n = mqtt->head; n; n = n->next)
+		stats->incoming++;
+	stats->incoming_dropped = mqtt->dropped;
+	pthread_mutex_unlock(&mqtt->queue_lock);
+	pthread_mutex_lock(&mqtt->info_lock);
+	snprintf(stats->broker, sizeof(stats->broker), "%s", mqtt->broker_name);
+	pthread_mutex_unlock(&mqtt->info_lock);
 }
 
 static void mqtt_thread_wake(struct mqtt *mqtt)

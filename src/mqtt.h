@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -57,6 +58,16 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 /* Stops and joins the network thread (after mqtt_disconnect() or not) and frees everything. */
 void mqtt_free(struct mqtt *mqtt);
 
+/* The service manager's watchdog is on with WATCHDOG_USEC (0: off); call before mqtt_start().
+ * The network thread then waits at most half of it at a time (in mosquitto_loop() and between
+ * attempts) and records a heartbeat on every turn; without it the thread sleeps as long as the
+ * keepalive allows. Also reads the test hook GPIO2MQTT_TEST_STALL_NETWORK=SECONDS: the thread
+ * stops for that long, without heartbeat, once it is first connected. */
+void mqtt_watchdog_set(struct mqtt *mqtt, uint64_t watchdog_usec);
+/* Milliseconds since the network thread's last heartbeat. A lookup of the broker's name can
+ * block the thread for a while, so callers allow a generous margin. */
+uint64_t mqtt_heartbeat_age_ms(struct mqtt *mqtt);
+
 /* Creates the network thread, which connects and stays connected until mqtt_free(). */
 int mqtt_start(struct mqtt *mqtt);
 
@@ -88,6 +99,25 @@ void mqtt_held_flush(struct mqtt *mqtt);
 void mqtt_status(struct mqtt *mqtt, char *buf, size_t size);
 /* QoS >= 1 publishes the broker refused (MQTT v5 reason code >= 0x80) since start. */
 unsigned long long mqtt_refused_count(struct mqtt *mqtt);
+
+/* Counters for <base>/health, since mqtt_new(). */
+struct mqtt_stats {
+	unsigned long long acknowledged; /* QoS >= 1 publishes the broker accepted */
+	unsigned long long denied;       /* ... it refused (MQTT v5 reason code >= 0x80) */
+	unsigned long long failed;       /* publishes libmosquitto could not queue while connected */
+	unsigned long long connections;  /* CONNACKs accepted */
+	unsigned long long reconnects;   /* connections after the first */
+	size_t inflight;                 /* QoS >= 1 publishes waiting for their acknowledgement */
+	size_t held;                     /* button events kept while offline */
+	unsigned long long held_dropped; /* ... dropped because the FIFO was full */
+	size_t incoming;                 /* events waiting for the main loop */
+	unsigned long long incoming_dropped; /* commands dropped (mqtt_events_dropped()) */
+	bool connected;
+	char broker[300];                /* "host:port" in use or last tried */
+};
+
+/* Main thread. */
+void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats);
 
 /* Sends DISCONNECT (the broker then does not publish the Last Will) and stops reconnecting. */
 int mqtt_disconnect(struct mqtt *mqtt);

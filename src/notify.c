@@ -61,13 +61,18 @@ void notify_watchdog(void)
 	notify_send("WATCHDOG=1");
 }
 
-uint64_t notify_watchdog_interval_usec(void)
+uint64_t notify_watchdog_usec(void)
 {
 #if HAVE_LIBSYSTEMD
 	uint64_t usec = 0;
 
 	if (sd_watchdog_enabled(0, &usec) > 0)
-		return usec / 2;
+		return usec;
 #endif
 	return 0;
+}
+
+uint64_t notify_watchdog_interval_usec(void)
+{
+	return notify_watchdog_usec() / 2;
 }

@@ -23,6 +23,12 @@
  *   out/NAME   the current level of output NAME ("0\n" or "1\n"), replaced atomically
  *   events.log "NAME LEVEL lost=N" for every event gpio_dispatch() reports
  *   released   written by gpio_close()
+ *   requests.log  one line per line request or release, in order: "request NAME SETTINGS" for
+ *              every pin at gpio_open and for every pin gpio_reload requests again (a new
+ *              pin, or one whose line or settings changed), "release NAME" for every pin
+ *              gpio_reload gives up (removed, or changed). A pin whose line and settings did not
+ *              change is untouched by a reload: no line here, no outputs.log line. (The double
+ *              works per pin; the real gpio.c per chip, see src/gpio.h.)
  */
 
 #include <errno.h>
@@ -47,6 +53,7 @@ struct gpio_double_pin {
 	char *name;
 	enum config_direction direction;
 	bool level;
+	char settings[400]; /* "input line=... bias=..." without the output's initial level */
 };
 
 struct gpio {
@@ -254,6 +261,33 @@ static const char *double_drive(enum config_drive drive)
 	return "?";
 }
 
+static void double_settings(const struct config_pin *p, char *buf, size_t size)
+{
+	char desc[256];
+
+	double_line_desc(&p->line, desc, sizeof(desc));
+	if (p->direction == CONFIG_DIRECTION_INPUT)
+		snprintf(buf, size, "input line=%s bias=%s active_low=%d debounce_ms=%u", desc,
+			 double_bias(p->bias), p->active_low ? 1 : 0, p->debounce_ms);
+	else
+		snprintf(buf, size, "output line=%s bias=%s active_low=%d drive=%s", desc,
+			 double_bias(p->bias), p->active_low ? 1 : 0, double_drive(p->drive));
+}
+
+static void double_log_request(struct gpio *gpio, const char *what, const char *name,
+			       const char *settings, int initial)
+{
+	char text[640];
+
+	if (initial >= 0)
+		snprintf(text, sizeof(text), "%s %s %s initial=%d\n", what, name, settings, initial);
+	else if (settings)
+		snprintf(text, sizeof(text), "%s %s %s\n", what, name, settings);
+	else
+		snprintf(text, sizeof(text), "%s %s\n", what, name);
+	double_append(gpio->dir, "requests.log", text);
+}
+
 static void double_free(struct gpio *gpio)
 {
 	if (!gpio)
@@ -341,6 +375,7 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 		}
 		gpio->n_pins++;
 		gpio->pins[i].direction = pins[i].direction;
+		double_settings(&pins[i], gpio->pins[i].settings, sizeof(gpio->pins[i].settings));
 		if (pins[i].direction == CONFIG_DIRECTION_INPUT)
 			gpio->n_inputs++;
 		else
@@ -418,6 +453,10 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 			   strerror(-r));
 		goto fail;
 	}
+	for (size_t i = 0; i < gpio->n_pins; i++)
+		double_log_request(gpio, "request", gpio->pins[i].name, gpio->pins[i].settings,
+				   gpio->pins[i].direction == CONFIG_DIRECTION_OUTPUT ?
+					   (int)gpio->pins[i].level : -1);
 
 	*out = gpio;
 	return 0;
@@ -427,6 +466,99 @@ fail:
 		double_err(err, err_size, "GPIO test double: gpio_open failed: %s", strerror(-r));
 	double_free(gpio);
 	return r;
+}
+
+/* The pin of the old set with the same line and settings, or NULL. */
+static struct gpio_double_pin *double_same(struct gpio *gpio, const char *settings)
+{
+	for (size_t i = 0; i < gpio->n_pins; i++)
+		if (strcmp(gpio->pins[i].settings, settings) == 0)
+			return &gpio->pins[i];
+	return NULL;
+}
+
+int gpio_reload(struct gpio *gpio, const struct config_pin *pins, size_t n_pins,
+		const char *consumer, char *err, size_t err_size)
+{
+	struct gpio_double_pin *next;
+	bool *kept, *fresh;
+	size_t n_inputs = 0;
+	char settings[400], desc[256];
+
+	(void)consumer;
+	if (err && err_size)
+		err[0] = '\0';
+	/* Refusals first: a failed reload changes nothing. */
+	for (size_t i = 0; i < n_pins; i++) {
+		double_settings(&pins[i], settings, sizeof(settings));
+		if (double_same(gpio, settings))
+			continue;
+		double_line_desc(&pins[i].line, desc, sizeof(desc));
+		if (double_listed(gpio->dir, "missing", pins[i].name)) {
+			double_err(err, err_size, "pin '%s': no line named '%s' on any chip",
+				   pins[i].name, desc);
+			return -ENOENT;
+		}
+		if (double_listed(gpio->dir, "busy", pins[i].name)) {
+			double_err(err, err_size, "pin '%s': line '%s' is busy (used by 'gpioset')",
+				   pins[i].name, desc);
+			return -EBUSY;
+		}
+	}
+	next = calloc(n_pins ? n_pins : 1, sizeof(*next));
+	kept = calloc(gpio->n_pins ? gpio->n_pins : 1, sizeof(*kept));
+	fresh = calloc(n_pins ? n_pins : 1, sizeof(*fresh));
+	if (!next || !kept || !fresh) {
+		free(next);
+		free(kept);
+		free(fresh);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_pins; i++) {
+		struct gpio_double_pin *old;
+
+		double_settings(&pins[i], next[i].settings, sizeof(next[i].settings));
+		old = double_same(gpio, next[i].settings);
+		next[i].direction = pins[i].direction;
+		next[i].name = strdup(pins[i].name);
+		if (!next[i].name) {
+			for (size_t j = 0; j < i; j++)
+				free(next[j].name);
+			free(next);
+			free(kept);
+			free(fresh);
+			return -ENOMEM;
+		}
+		n_inputs += pins[i].direction == CONFIG_DIRECTION_INPUT;
+		if (old) {
+			next[i].level = old->level; /* untouched */
+			kept[old - gpio->pins] = true;
+		} else {
+			next[i].level = pins[i].direction == CONFIG_DIRECTION_OUTPUT && pins[i].initial;
+			fresh[i] = true;
+		}
+	}
+	for (size_t i = 0; i < gpio->n_pins; i++) {
+		if (!kept[i])
+			double_log_request(gpio, "release", gpio->pins[i].name, NULL, -1);
+		free(gpio->pins[i].name);
+	}
+	free(gpio->pins);
+	free(kept);
+	gpio->pins = next;
+	gpio->n_pins = n_pins;
+	gpio->n_inputs = n_inputs;
+	for (size_t i = 0; i < n_pins; i++) {
+		if (!fresh[i])
+			continue;
+		double_log_request(gpio, "request", next[i].name, next[i].settings,
+				   next[i].direction == CONFIG_DIRECTION_OUTPUT ? (int)next[i].level
+										: -1);
+		if (next[i].direction == CONFIG_DIRECTION_OUTPUT)
+			double_record_output(gpio, &next[i]);
+	}
+	free(fresh);
+	return 0;
 }
 
 void gpio_close(struct gpio *gpio)

@@ -783,7 +783,8 @@ static void fresh_on_message(struct mosquitto *mosq, void *obj, const struct mos
 		return;
 	if (len >= sizeof(f->payload))
 		len = sizeof(f->payload) - 1;
-	memcpy(f->payload, m->payload, len);
+	if (len)
+		memcpy(f->payload, m->payload, len);
 	f->payload[len] = '\0';
 	f->retain = m->retain;
 	f->got = true;
@@ -1941,6 +1942,9 @@ static const struct {
 	{ "retained-accepted", scenario_retained_accepted },
 	{ "sigkill", scenario_sigkill },
 	{ "config", scenario_config },
+#ifdef TEST_DAEMON_MORE_SCENARIOS
+	TEST_DAEMON_MORE_SCENARIOS /* test_ops.c: this harness with more scenarios */
+#endif
 };
 
 /* Under -Db_sanitize a sanitizer report in any daemon run is a failure, also when the daemon

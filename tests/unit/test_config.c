@@ -439,6 +439,7 @@ static void test_mqtt_connection(void)
 		tap_is_int(t->min_version, CONFIG_TLS_V1_3, "tls: min_version");
 		tap_ok(t->insecure_skip_verify, "tls: insecure_skip_verify");
 		tap_is_int(cfg->mqtt.offline_events, 0, "offline_events 0");
+		tap_is_int(cfg->mqtt.health_interval_s, 0, "health_interval_s 0 (on request only)");
 		config_free(cfg);
 	}
 	cfg = load_good("config/good/minimal.conf");
@@ -449,6 +450,7 @@ static void test_mqtt_connection(void)
 		tap_is_int(cfg->mqtt.tls.min_version, CONFIG_TLS_V1_2, "minimal: TLS 1.2 minimum");
 		tap_ok(!cfg->mqtt.tls.insecure_skip_verify, "minimal: verification on");
 		tap_is_int(cfg->mqtt.offline_events, 100, "minimal: offline_events 100");
+		tap_is_int(cfg->mqtt.health_interval_s, 60, "minimal: health_interval_s 60");
 		config_free(cfg);
 	}
 	unsetenv("CREDENTIALS_DIRECTORY");
@@ -737,6 +739,45 @@ static void test_light_control(void)
 	}
 }
 
+/* What a reload compares (src/main.c, src/gpio.c): lines, request settings, connection. */
+static void test_reload_compare(void)
+{
+	struct config *a = load_good("config/good/minimal.conf");
+	struct config *b = load_good("config/good/minimal.conf");
+	struct config_pin p, q;
+
+	if (!a || !b) {
+		config_free(a);
+		config_free(b);
+		return;
+	}
+	p = a->pins[0];
+	q = b->pins[0];
+	tap_ok(config_pin_line_equal(&p, &q), "compare: the same line");
+	tap_ok(config_pin_request_equal(&p, &q), "compare: the same request");
+	q.debounce_ms = p.debounce_ms + 1;
+	tap_ok(config_pin_line_equal(&p, &q) && !config_pin_request_equal(&p, &q),
+	       "compare: debounce_ms differs: same line, other request");
+	q = b->pins[0];
+	q.initial = !p.initial;
+	tap_ok(config_pin_request_equal(&p, &q), "compare: the initial level is not compared");
+	q.line.name = NULL;
+	q.line.chip = (char *)"gpiochip0";
+	tap_ok(!config_pin_line_equal(&p, &q), "compare: name vs chip + offset differ");
+	tap_ok(config_mqtt_connection_equal(&a->mqtt, &b->mqtt), "compare: the same connection");
+	b->mqtt.qos = a->mqtt.qos ? 0 : 1;
+	b->mqtt.health_interval_s = 7;
+	tap_ok(config_mqtt_connection_equal(&a->mqtt, &b->mqtt),
+	       "compare: qos and health_interval_s need no reconnect");
+	b->mqtt.brokers[0].port++;
+	tap_ok(!config_mqtt_connection_equal(&a->mqtt, &b->mqtt), "compare: another port");
+	b->mqtt.brokers[0].port--;
+	b->mqtt.keepalive++;
+	tap_ok(!config_mqtt_connection_equal(&a->mqtt, &b->mqtt), "compare: another keepalive");
+	config_free(a);
+	config_free(b);
+}
+
 int main(void)
 {
 	if (chdir(TEST_DATA_DIR) != 0) {
@@ -759,5 +800,6 @@ int main(void)
 	test_topic_level();
 	test_summary();
 	test_to_string();
+	test_reload_compare();
 	return tap_done();
 }

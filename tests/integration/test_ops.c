@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: MIT */
+/* Operations (issue 7): <base>/health, the watchdog, reload. The harness of test_daemon.c (its
+ * broker, watcher, GPIO double and TAP helpers) with more scenarios:
+ *
+ *   test-ops SCENARIO DAEMON MOSQUITTO
+ */
+
+#include <sys/un.h>
+
+static void scenario_health(void);
+static void scenario_watchdog(void);
+static void scenario_reload(void);
+
+#define TEST_DAEMON_MORE_SCENARIOS                                                           \
+	{ "health", scenario_health }, { "watchdog", scenario_watchdog },                     \
+		{ "reload", scenario_reload },
+#include "test_daemon.c"
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers */
+
+/* Replaces the first NEEDLE in the config file with REPLACEMENT. */
+static bool config_edit(const char *needle, const char *replacement)
+{
+	char *text = file_read(T.config, NULL), *at, *out = NULL;
+	bool ok = false;
+
+	if (text && (at = strstr(text, needle)) &&
+	    asprintf(&out, "%.*s%s%s", (int)(at - text), text, replacement,
+		     at + strlen(needle)) >= 0)
+		ok = file_write(T.config, out);
+	free(out);
+	free(text);
+	/* One line in the TAP output, whatever the texts hold. */
+	return check(ok, "config: \"%.*s\"... -> \"%.*s\"...", (int)strcspn(needle, "\n"), needle,
+		     (int)strcspn(replacement, "\n"), replacement);
+}
+
+/* The number after "KEY": in JSON, or -1. */
+static long long json_num(const char *json, const char *key)
+{
+	char needle[64];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = strstr(json, needle);
+	if (!p)
+		return -1;
+	p += strlen(needle);
+	if (*p < '0' || *p > '9')
+		return -1;
+	return strtoll(p, NULL, 10);
+}
+
+/* Asks for <base>/health and returns the next one after the request in *OUT (a copy to free). */
+static bool health_get(char **out, const char *why)
+{
+	char topic[256];
+	size_t c = watch_mark();
+	struct msg m;
+
+	*out = NULL;
+	if (!pub_str("health/get", "", false))
+		return false;
+	snprintf(topic, sizeof(topic), "%s/health", T.base);
+	if (!check(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: %s answers health/get", why, topic))
+		return false;
+	if (m.retain)
+		check(false, "%s: health is not retained", why);
+	*out = strdup(m.payload);
+	return *out != NULL;
+}
+
+/* Asks for health until KEY is at least MIN (the broker's acknowledgements arrive at their own
+ * pace), TIMEOUT_MS at most; returns the last value. */
+static long long health_wait(const char *key, long long min, const char *why)
+{
+	int64_t deadline = now_ms() + TIMEOUT_MS;
+	long long v = -1;
+	char *json = NULL;
+
+	do {
+		free(json);
+		if (!health_get(&json, why))
+			return -1;
+		v = json_num(json, key);
+		if (v >= min)
+			break;
+		pause_ms(50);
+	} while (now_ms() < deadline);
+	if (!check(v >= min, "%s: health %s = %lld >= %lld", why, key, v, min))
+		diag("health: %s", json);
+	free(json);
+	return v;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scenarios */
+
+/* <base>/health: every field there, on request and periodically, never retained; the numbers
+ * move with edges, acknowledged publishes and a broker restart. */
+static void scenario_health(void)
+{
+	static const char *const keys[] = {
+		"uptime_s", "edges_seen", "edges_lost", "publishes_acknowledged",
+		"publishes_failed", "publishes_denied", "reconnects", "queue_depth",
+		"queue_inflight", "queue_held", "queue_incoming", "config_generation",
+	};
+	char topic[256], broker[64], *json = NULL;
+	long long edges, lost, acked;
+	size_t c;
+	struct msg m;
+	int status, n;
+
+	if (!setup_broker())
+		return;
+	/* A short period, so the periodic publish is seen within the test's time. */
+	if (!config_edit("keepalive = 5;", "keepalive = 5; health_interval_s = 1;"))
+		return;
+	if (!daemon_start())
+		return;
+	c = watch_mark();
+	if (!expect_start(&c, "at start", TIMEOUT_MS))
+		return;
+
+	if (!health_get(&json, "at start"))
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		check(json_num(json, keys[i]) >= 0, "at start: health has \"%s\" (a number)", keys[i]);
+	check(json_num(json, "config_generation") == 1, "at start: config_generation 1");
+	check(json_num(json, "reconnects") == 0, "at start: reconnects 0");
+	check(json_num(json, "publishes_denied") == 0, "at start: publishes_denied 0");
+	check(json_num(json, "publishes_failed") == 0, "at start: publishes_failed 0");
+	check(strstr(json, "\"connected\":true") != NULL, "at start: connected true");
+	snprintf(broker, sizeof(broker), "\"broker\":\"127.0.0.1:%d\"", T.port);
+	check(strstr(json, broker) != NULL, "at start: health names the broker (%s)", broker);
+	edges = json_num(json, "edges_seen");
+	lost = json_num(json, "edges_lost");
+	if (tap_failed)
+		diag("health: %s", json);
+	free(json);
+
+	/* Edges, one of them after 3 the kernel dropped. */
+	c = watch_mark();
+	gpio_input("button 1\n");
+	expect_msg(&c, "button", "ON", true, TIMEOUT_MS, "edge button 1");
+	gpio_input("button 0 lost=3\n");
+	expect_msg(&c, "button", "OFF", true, TIMEOUT_MS, "edge button 0 after 3 lost");
+	if (health_get(&json, "after 2 edges")) {
+		check(json_num(json, "edges_seen") == edges + 2, "after 2 edges: edges_seen %lld",
+		      edges + 2);
+		check(json_num(json, "edges_lost") == lost + 3, "after 3 lost: edges_lost %lld",
+		      lost + 3);
+		if (tap_failed)
+			diag("health: %s", json);
+		free(json);
+	}
+
+	/* Acknowledged publishes: a command's echo is one more QoS 1 publish. */
+	acked = health_wait("publishes_acknowledged", 1, "after start");
+	c = watch_mark();
+	pub_str("relay/set", "ON", false);
+	expect_msg(&c, "relay", "ON", true, TIMEOUT_MS, "relay/set ON");
+	health_wait("publishes_acknowledged", acked + 1, "after relay/set ON");
+
+	/* Periodic, without a request, not retained. */
+	snprintf(topic, sizeof(topic), "%s/health", T.base);
+	c = watch_mark();
+	n = 0;
+	while (n < 2 && watch_next(&c, topic, 3000, &m)) {
+		check(!m.retain, "periodic health %d: not retained", n + 1);
+		n++;
+	}
+	check(n == 2, "health_interval_s = 1: two periodic health messages within 6 s");
+
+	/* A broker restart is one reconnect. */
+	kill(T.broker, SIGKILL);
+	waitpid(T.broker, &status, 0);
+	T.broker = 0;
+	{
+		unsigned int subs = watch_subacks();
+
+		c = watch_mark();
+		if (!check(broker_start(), "broker restarted on port %d", T.port))
+			return;
+		if (!check(watch_wait_subacks(subs + 1, RECONNECT_TIMEOUT_MS),
+			   "watcher resubscribed"))
+			return;
+	}
+	if (!expect_msg(&c, NULL, "online", true, RECONNECT_TIMEOUT_MS, "after a broker restart"))
+		return;
+	health_wait("reconnects", 1, "after a broker restart");
+	expect_alive("after the health checks");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The service manager's notify socket: read all the time (sd_notify blocks when its queue is
+ * full), with the arrival time of every WATCHDOG=1. */
+
+#define PINGS_MAX 4096
+
+static struct {
+	int fd;
+	pthread_mutex_t lock;
+	int64_t pings[PINGS_MAX];
+	size_t n_pings;
+	char path[PATH_LEN];
+} N = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *notify_reader(void *arg)
+{
+	char buf[4096];
+	ssize_t n;
+
+	(void)arg;
+	while ((n = recv(N.fd, buf, sizeof(buf) - 1, 0)) >= 0) {
+		buf[n] = '\0';
+		if (!strstr(buf, "WATCHDOG=1"))
+			continue;
+		pthread_mutex_lock(&N.lock);
+		if (N.n_pings < PINGS_MAX)
+			N.pings[N.n_pings++] = now_ms();
+		pthread_mutex_unlock(&N.lock);
+	}
+	return NULL;
+}
+
+static bool notify_listen(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	pthread_t thread;
+
+	path_in(N.path, T.tmp, "notify");
+	if (strlen(N.path) >= sizeof(sa.sun_path))
+		return check(false, "notify socket path fits");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", N.path);
+	N.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (N.fd < 0 || bind(N.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return check(false, "bind the notify socket %s: %s", N.path, strerror(errno));
+	if (pthread_create(&thread, NULL, notify_reader, NULL) != 0)
+		return check(false, "start the notify reader");
+	pthread_detach(thread);
+	return true;
+}
+
+/* WATCHDOG=1 received in [FROM, TO) (ms on now_ms()'s clock). */
+static size_t pings_between(int64_t from, int64_t to)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&N.lock);
+	for (size_t i = 0; i < N.n_pings; i++)
+		n += N.pings[i] >= from && N.pings[i] < to;
+	pthread_mutex_unlock(&N.lock);
+	return n;
+}
+
+/* Waits up to TIMEOUT_MS for WANT pings at or after FROM. */
+static bool pings_wait(int64_t from, size_t want, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	while (pings_between(from, INT64_MAX) < want) {
+		if (now_ms() >= deadline)
+			return false;
+		pause_ms(20);
+	}
+	return true;
+}
+
+/* The daemon under a service manager's watchdog (WATCHDOG_USEC, NOTIFY_SOCKET), through env(1):
+ * the harness's child environment leaves the systemd variables out. */
+static bool daemon_start_watchdog(const char *watchdog_usec, const char *stall_s)
+{
+	static char notify_var[PATH_LEN + 16], usec_var[64], stall_var[64];
+	const char *args[10];
+	const char *daemon = T.daemon_path;
+	size_t n = 0;
+	bool ok;
+
+	snprintf(notify_var, sizeof(notify_var), "NOTIFY_SOCKET=%s", N.path);
+	snprintf(usec_var, sizeof(usec_var), "WATCHDOG_USEC=%s", watchdog_usec);
+	args[n++] = notify_var;
+	args[n++] = usec_var;
+	if (stall_s) {
+		snprintf(stall_var, sizeof(stall_var), "GPIO2MQTT_TEST_STALL_NETWORK=%s", stall_s);
+		args[n++] = stall_var;
+	}
+	args[n++] = daemon;
+	args[n++] = "-d";
+	args[n++] = "-c";
+	args[n++] = T.config;
+	args[n] = NULL;
+	T.daemon_path = "/usr/bin/env";
+	ok = daemon_spawn(args, true);
+	T.daemon_path = daemon;
+	return check(ok, "start %s under a watchdog of %s us%s%s", daemon, watchdog_usec,
+		     stall_s ? ", network thread stalled for " : "", stall_s ? stall_s : "");
+}
+
+static void daemon_stop_wait(const char *why)
+{
+	int status;
+
+	if (T.daemon <= 0)
+		return;
+	kill(T.daemon, SIGTERM);
+	if (!check(child_wait(T.daemon, EXIT_TIMEOUT_MS, &status), "%s: the daemon stops", why))
+		child_kill(&T.daemon, SIGKILL);
+	T.daemon = 0;
+}
+
+/* WATCHDOG=1 every half WatchdogSec while the main loop and the network thread both run; none
+ * while the network thread is stuck (GPIO2MQTT_TEST_STALL_NETWORK), and again once it runs. */
+static void scenario_watchdog(void)
+{
+	static const char *const withheld[] = { "watchdog:", "no more watchdog pings", NULL };
+	static const char *const stalls[] = { "test hook: the network thread stalls", NULL };
+	static const char *const resumed[] = { "watchdog:", "pinging again", NULL };
+	int64_t t0, t_withheld, t_resumed;
+	size_t c;
+
+	if (!setup_broker() || !notify_listen())
+		return;
+
+	/* WatchdogSec = 400 ms: a ping every 200 ms. */
+	t0 = now_ms();
+	if (!daemon_start_watchdog("400000", NULL))
+		return;
+	c = watch_mark();
+	if (!expect_start(&c, "watchdog on", TIMEOUT_MS))
+		return;
+	check(pings_wait(t0, 1, TIMEOUT_MS), "WATCHDOG=1 arrives");
+	t0 = now_ms();
+	check(pings_wait(t0, 8, TIMEOUT_MS), "8 more pings within %d ms (one every 200 ms)",
+	      TIMEOUT_MS);
+	check(pings_between(t0, now_ms()) >= 8, "pings keep coming while both threads run");
+	daemon_stop_wait("watchdog on");
+
+	/* The network thread stuck for 3 s once connected: the pings stop, then come back. */
+	if (!daemon_start_watchdog("400000", "3"))
+		return;
+	if (!check(stderr_has_line(0, stalls, TIMEOUT_MS), "the network thread stalls (test hook)"))
+		return;
+	if (!check(stderr_has_line(0, withheld, TIMEOUT_MS),
+		   "the daemon says it withholds the pings"))
+		return;
+	t_withheld = now_ms();
+	if (!check(stderr_has_line(0, resumed, TIMEOUT_MS),
+		   "the daemon says it pings again after the stall"))
+		return;
+	t_resumed = now_ms();
+	/* Margins: a ping sent just before the first message may be read after it was seen, and
+	 * the first ping after the second one may be read before this loop saw the message. */
+	check(t_resumed - t_withheld >= 1500, "pings withheld for most of the stall (%lld ms)",
+	      (long long)(t_resumed - t_withheld));
+	check(pings_between(t_withheld + 100, t_resumed - 250) == 0,
+	      "no WATCHDOG=1 while the network thread is stuck (%zu seen)",
+	      pings_between(t_withheld + 100, t_resumed - 250));
+	check(pings_wait(t_resumed, 3, TIMEOUT_MS), "WATCHDOG=1 again once it runs");
+	expect_alive("after the stall");
+	daemon_stop_wait("after the stall");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Reload (SIGHUP) */
+
+/* What the GPIO double's FILE got since byte FROM ("" when nothing). */
+static char *gpio_file_since(const char *file, off_t from)
+{
+	char path[PATH_LEN], *text;
+	size_t len = 0;
+
+	gpio_path(path, file);
+	text = file_read(path, &len);
+	if (!text)
+		return strdup("");
+	if ((size_t)from >= len) {
+		free(text);
+		return strdup("");
+	}
+	memmove(text, text + from, len - (size_t)from + 1);
+	return text;
+}
+
+static off_t gpio_file_size(const char *file)
+{
+	char path[PATH_LEN];
+
+	gpio_path(path, file);
+	return file_size(path);
+}
+
+/* SIGHUP, then waits for the line of the reload's outcome (every one of NEEDLES) in the
+ * daemon's stderr after what was there. An applied reload republishes "online" and every state
+ * (in the config's order): when APPLIED, they are awaited, so later checks see only what came
+ * after. */
+static bool reload_wait(const char *const needles[], bool applied, const char *why)
+{
+	off_t from = file_size(T.daemon_err);
+	size_t c = watch_mark();
+
+	if (!check(T.daemon > 0 && kill(T.daemon, SIGHUP) == 0, "%s: SIGHUP", why))
+		return false;
+	if (!check(stderr_has_line(from, needles, TIMEOUT_MS),
+		   "%s: the daemon says \"%s ... %s\"", why, needles[0],
+		   needles[1] ? needles[1] : "")) {
+		dump_file("daemon stderr", T.daemon_err, 30);
+		return false;
+	}
+	if (applied) {
+		char topic[256];
+		struct msg m;
+
+		topic_of(topic, sizeof(topic), NULL);
+		check(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: status republished", why);
+		topic_of(topic, sizeof(topic), "lamp");
+		check(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: states republished", why);
+	}
+	return true;
+}
+
+static bool reload(const char *const needles[], const char *why)
+{
+	return reload_wait(needles, true, why);
+}
+
+static void expect_requests(off_t from, const char *want, const char *why)
+{
+	char *got = gpio_file_since("requests.log", from);
+	bool ok = strcmp(got, want) == 0;
+
+	check(ok, "%s: the GPIO requests and releases are exactly the expected ones", why);
+	if (!ok) {
+		diag("got:  \"%s\"", got);
+		diag("want: \"%s\"", want);
+	}
+	free(got);
+}
+
+/* A reload applies only what changed: an unchanged config touches no line; one pin changed is
+ * the only one released and requested again, no output level moves (the double records every
+ * set); a removed pin's discovery document is cleared; a config with errors or a line that
+ * cannot be requested changes nothing; changed connection settings reconnect. */
+static void scenario_reload(void)
+{
+	static const char *const applied2[] = { "reload:", "is valid and applied", "generation 2",
+						NULL };
+	static const char *const applied3[] = { "reload:", "generation 3", NULL };
+	static const char *const applied4[] = { "reload:", "generation 4", NULL };
+	static const char *const applied5[] = { "reload:", "generation 5", NULL };
+	static const char *const errors[] = { "reload:", "has errors", NULL };
+	static const char *const busy[] = { "reload:", "is busy", "stays in force", NULL };
+	static const char *const reconnects[] = { "reload:", "connecting again", NULL };
+	char *good = NULL, *json = NULL, file_line[PATH_LEN + 2];
+	off_t req, outs;
+	size_t c;
+
+	if (!setup_broker() || !daemon_start())
+		return;
+	c = watch_mark();
+	if (!expect_start(&c, "at start", TIMEOUT_MS))
+		return;
+	c = watch_mark();
+	pub_str("relay/set", "ON", false);
+	expect_msg(&c, "relay", "ON", true, TIMEOUT_MS, "relay/set ON before the reloads");
+	expect_output("relay", "0 1", "before the reloads");
+	expect_output("lamp", "1", "before the reloads");
+
+	/* 1. The same file again: nothing is requested, released or driven. */
+	req = gpio_file_size("requests.log");
+	outs = gpio_file_size("outputs.log");
+	c = watch_mark();
+	if (!reload(applied2, "unchanged config"))
+		return;
+	expect_requests(req, "", "unchanged config");
+	check(gpio_file_size("outputs.log") == outs, "unchanged config: no output was set");
+	if (health_get(&json, "after a reload")) {
+		check(json_num(json, "config_generation") == 2, "after a reload: config_generation 2");
+		check(json_num(json, "reconnects") == 0, "same broker settings: no reconnect");
+		free(json);
+	}
+
+	/* 2. One output moves to another line, one input gets another debounce. */
+	good = file_read(T.config, NULL);
+	if (!config_edit("line = \"GPIO23\"", "line = \"GPIO24\"") ||
+	    !config_edit("debounce_ms = 20;", "debounce_ms = 30;"))
+		return;
+	req = gpio_file_size("requests.log");
+	c = watch_mark();
+	if (!reload(applied3, "two pins changed"))
+		return;
+	expect_requests(req,
+			"release button\n"
+			"release buzzer\n"
+			"request button input line=GPIO17 bias=pull-up active_low=1 debounce_ms=30\n"
+			"request buzzer output line=GPIO24 bias=as-is active_low=0 drive=push-pull "
+			"initial=0\n",
+			"two pins changed");
+	expect_output("relay", "0 1", "two pins changed: relay never moved");
+	expect_output("lamp", "1", "two pins changed: lamp never moved");
+	c = watch_mark();
+	gpio_input("button 1\n");
+	expect_msg(&c, "button", "ON", true, TIMEOUT_MS, "the re-requested input still works");
+	c = watch_mark();
+	pub_str("relay/set", "OFF", false);
+	expect_msg(&c, "relay", "OFF", true, TIMEOUT_MS, "commands still work after the reload");
+	expect_output("relay", "0 1 0", "relay/set OFF after the reload");
+
+	/* 3. A removed pin: released, its Home Assistant config cleared. */
+	if (!config_edit(",\n  { name = \"buzzer\"; line = \"GPIO24\"; retain = false; qos = 0; }",
+			 ""))
+		return;
+	req = gpio_file_size("requests.log");
+	if (!reload(applied4, "buzzer removed"))
+		return;
+	expect_requests(req, "release buzzer\n", "buzzer removed");
+	{
+		static const char *const cleared[] = { "discovery: clearing", "no longer configured",
+						       NULL };
+
+		check(stderr_has_line(0, cleared, TIMEOUT_MS),
+		      "buzzer removed: its discovery document is cleared");
+	}
+
+	/* 4. Errors: logged as FILE:LINE, nothing changes. */
+	req = gpio_file_size("requests.log");
+	outs = gpio_file_size("outputs.log");
+	if (!config_edit("debounce_ms = 30;", "debounce_ms = 30; mode = \"sideways\";"))
+		return;
+	if (reload_wait(errors, false, "config with errors")) {
+		snprintf(file_line, sizeof(file_line), "%s:", T.config);
+		{
+			const char *const where[] = { file_line, "mode must be one of", NULL };
+
+			check(stderr_has_line(0, where, TIMEOUT_MS),
+			      "config with errors: the error is logged as FILE:LINE");
+		}
+	}
+	expect_requests(req, "", "config with errors");
+	check(gpio_file_size("outputs.log") == outs, "config with errors: no output was set");
+	c = watch_mark();
+	pub_str("lamp/set", "OFF", false);
+	expect_msg(&c, "lamp", "OFF", true, TIMEOUT_MS, "config with errors: still serving");
+	if (health_get(&json, "after the failed reload")) {
+		check(json_num(json, "config_generation") == 4,
+		      "after the failed reload: config_generation still 4");
+		free(json);
+	}
+
+	/* 5. A new line that cannot be requested: nothing changes either. */
+	if (!config_edit(" mode = \"sideways\";", "") ||
+	    !config_edit("drive = \"open-drain\"; power_on = \"on\"; }",
+			 "drive = \"open-drain\"; power_on = \"on\"; },\n"
+			 "  { name = \"fan\"; line = \"GPIO25\"; power_on = \"on\"; }"))
+		return;
+	{
+		char path[PATH_LEN];
+
+		gpio_path(path, "busy");
+		file_write(path, "fan\n");
+	}
+	req = gpio_file_size("requests.log");
+	outs = gpio_file_size("outputs.log");
+	reload_wait(busy, false, "a busy line");
+	expect_requests(req, "", "a busy line");
+	check(gpio_file_size("outputs.log") == outs, "a busy line: no output was set");
+	expect_alive("after a reload that could not be applied");
+
+	/* 6. Changed connection settings (client id): a new connection, the lines untouched. */
+	{
+		char path[PATH_LEN];
+
+		gpio_path(path, "busy");
+		unlink(path);
+	}
+	if (!file_write(T.config, good) ||
+	    !config_edit("client_id = \"", "client_id = \"other-"))
+		return;
+	req = gpio_file_size("requests.log");
+	c = watch_mark();
+	off_t from = file_size(T.daemon_err);
+	reload_wait(applied5, false, "client_id changed");
+	check(stderr_has_line(from, reconnects, TIMEOUT_MS), "client_id changed: reconnects");
+	expect_msg(&c, NULL, "offline", true, TIMEOUT_MS, "client_id changed: offline first");
+	{
+		/* (The old connection's Last Will may repeat "offline" before it.) */
+		char topic[256];
+		struct msg m;
+		bool online = false;
+
+		topic_of(topic, sizeof(topic), NULL);
+		while (!online && watch_next(&c, topic, TIMEOUT_MS, &m))
+			online = strcmp(m.payload, "online") == 0 && m.retain;
+		check(online, "client_id changed: online again on the new connection");
+		expect_retained(NULL, "online", "client_id changed");
+	}
+	health_wait("reconnects", 1, "client_id changed: counted as a reconnect");
+	health_wait("publishes_acknowledged", 10, "client_id changed: counters go on");
+	expect_output("lamp", "1 0", "client_id changed: lamp never moved");
+	/* Back to buzzer on GPIO23, button with 20 ms: those two again, nothing else. */
+	expect_requests(req,
+			"release button\n"
+			"request button input line=GPIO17 bias=pull-up active_low=1 debounce_ms=20\n"
+			"request buzzer output line=GPIO23 bias=as-is active_low=0 drive=push-pull "
+			"initial=0\n",
+			"client_id changed");
+	free(good);
+	expect_alive("after the reloads");
+	daemon_stop_wait("after the reloads");
+}
