@@ -19,6 +19,7 @@
 
 /* GPIO2MQTT_URL, where Home Assistant's "origin" block points, is the meson option project_url. */
 #include "build-config.h"
+#include "file.h"
 
 #define DISCOVERY_FNV_OFFSET 0xcbf29ce484222325ULL
 #define DISCOVERY_FNV_PRIME 0x100000001b3ULL
@@ -788,43 +789,22 @@ free_list:
 
 int discovery_topics_save(const char *path, char *const *topics, size_t n)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, dir_fd, r = 0;
-	FILE *fp;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
 
-	/* A name of our own: two daemons sharing a state directory never write the same file. */
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	fchmod(fd, 0644);
-	fp = fdopen(fd, "w");
-	if (!fp) {
-		r = -errno;
-		close(fd);
-		goto unlink_tmp;
-	}
-	fputs(DISCOVERY_TOPICS_MAGIC, fp);
+	mem = open_memstream(&data, &len);
+	if (!mem)
+		return -ENOMEM;
+	fputs(DISCOVERY_TOPICS_MAGIC, mem);
 	for (size_t i = 0; i < n; i++)
-		fprintf(fp, "%s\n", topics[i]);
-	if (fflush(fp) != 0 || fsync(fileno(fp)) < 0)
-		r = -errno;
-	if (fclose(fp) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		goto unlink_tmp;
-	snprintf(dir, sizeof(dir), "%s", path);
-	dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd >= 0) {
-		fsync(dir_fd);
-		close(dir_fd);
+		fprintf(mem, "%s\n", topics[i]);
+	if (fclose(mem) != 0) {
+		free(data);
+		return -ENOMEM;
 	}
-	return 0;
-
-unlink_tmp:
-	unlink(tmp);
+	r = file_replace(path, data, len);
+	free(data);
 	return r;
 }

@@ -3,14 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "file.h"
 
 /* Format, one record per line:
  *   gpio2mqtt-state 1
@@ -171,29 +171,12 @@ free_data:
 	return r;
 }
 
-static int state_write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int state_save(const char *path, const struct config *cfg, const bool *levels)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
 	char *data = NULL;
 	size_t len = 0;
 	FILE *mem;
-	int fd, dir_fd, r;
+	int r;
 
 	mem = open_memstream(&data, &len);
 	if (!mem)
@@ -214,36 +197,7 @@ int state_save(const char *path, const struct config *cfg, const bool *levels)
 		free(data);
 		return -ENOMEM;
 	}
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		r = -ENAMETOOLONG;
-		goto free_data;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto free_data;
-	}
-	r = state_write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		goto free_data;
-	}
-	/* The rename itself must reach the disk before we rely on it. */
-	snprintf(dir, sizeof(dir), "%s", path);
-	dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd >= 0) {
-		fsync(dir_fd);
-		close(dir_fd);
-	}
-
-free_data:
+	r = file_replace(path, data, len);
 	free(data);
 	return r;
 }
