@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* Operations (issue 7): <base>/health, the watchdog, reload. The harness of test_daemon.c (its
- * broker, watcher, GPIO double and TAP helpers) with more scenarios:
+/* Operations (issue 7): <base>/health, the watchdog, reload, in the world of test-daemon
+ * (fixture.h: its broker, watcher, GPIO double and good configuration):
  *
  *   test-ops SCENARIO DAEMON MOSQUITTO
  */
 
+#include "fixture.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
-
-static void scenario_health(void);
-static void scenario_watchdog(void);
-static void scenario_reload(void);
-
-#define TEST_DAEMON_MORE_SCENARIOS                                                           \
-	{ "health", scenario_health }, { "watchdog", scenario_watchdog },                     \
-		{ "reload", scenario_reload },
-#include "test_daemon.c"
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers */
@@ -32,7 +34,7 @@ static bool config_edit(const char *needle, const char *replacement)
 	free(out);
 	free(text);
 	/* One line in the TAP output, whatever the texts hold. */
-	return check(ok, "config: \"%.*s\"... -> \"%.*s\"...", (int)strcspn(needle, "\n"), needle,
+	return tap_ok(ok, "config: \"%.*s\"... -> \"%.*s\"...", (int)strcspn(needle, "\n"), needle,
 		     (int)strcspn(replacement, "\n"), replacement);
 }
 
@@ -63,10 +65,10 @@ static bool health_get(char **out, const char *why)
 	if (!pub_str("health/get", "", false))
 		return false;
 	snprintf(topic, sizeof(topic), "%s/health", T.base);
-	if (!check(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: %s answers health/get", why, topic))
+	if (!tap_ok(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: %s answers health/get", why, topic))
 		return false;
 	if (m.retain)
-		check(false, "%s: health is not retained", why);
+		tap_ok(false, "%s: health is not retained", why);
 	*out = strdup(m.payload);
 	return *out != NULL;
 }
@@ -88,8 +90,8 @@ static long long health_wait(const char *key, long long min, const char *why)
 			break;
 		pause_ms(50);
 	} while (now_ms() < deadline);
-	if (!check(v >= min, "%s: health %s = %lld >= %lld", why, key, v, min))
-		diag("health: %s", json);
+	if (!tap_ok(v >= min, "%s: health %s = %lld >= %lld", why, key, v, min))
+		tap_diag("health: %s", json);
 	free(json);
 	return v;
 }
@@ -126,18 +128,18 @@ static void scenario_health(void)
 	if (!health_get(&json, "at start"))
 		return;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		check(json_num(json, keys[i]) >= 0, "at start: health has \"%s\" (a number)", keys[i]);
-	check(json_num(json, "config_generation") == 1, "at start: config_generation 1");
-	check(json_num(json, "reconnects") == 0, "at start: reconnects 0");
-	check(json_num(json, "publishes_denied") == 0, "at start: publishes_denied 0");
-	check(json_num(json, "publishes_failed") == 0, "at start: publishes_failed 0");
-	check(strstr(json, "\"connected\":true") != NULL, "at start: connected true");
-	snprintf(broker, sizeof(broker), "\"broker\":\"127.0.0.1:%d\"", T.port);
-	check(strstr(json, broker) != NULL, "at start: health names the broker (%s)", broker);
+		tap_ok(json_num(json, keys[i]) >= 0, "at start: health has \"%s\" (a number)", keys[i]);
+	tap_ok(json_num(json, "config_generation") == 1, "at start: config_generation 1");
+	tap_ok(json_num(json, "reconnects") == 0, "at start: reconnects 0");
+	tap_ok(json_num(json, "publishes_denied") == 0, "at start: publishes_denied 0");
+	tap_ok(json_num(json, "publishes_failed") == 0, "at start: publishes_failed 0");
+	tap_ok(strstr(json, "\"connected\":true") != NULL, "at start: connected true");
+	snprintf(broker, sizeof(broker), "\"broker\":\"127.0.0.1:%d\"", T.broker.port);
+	tap_ok(strstr(json, broker) != NULL, "at start: health names the broker (%s)", broker);
 	edges = json_num(json, "edges_seen");
 	lost = json_num(json, "edges_lost");
-	if (tap_failed)
-		diag("health: %s", json);
+	if (tap_failures())
+		tap_diag("health: %s", json);
 	free(json);
 
 	/* Edges, one of them after 3 the kernel dropped. */
@@ -147,12 +149,12 @@ static void scenario_health(void)
 	gpio_input("button 0 lost=3\n");
 	expect_msg(&c, "button", "OFF", true, TIMEOUT_MS, "edge button 0 after 3 lost");
 	if (health_get(&json, "after 2 edges")) {
-		check(json_num(json, "edges_seen") == edges + 2, "after 2 edges: edges_seen %lld",
+		tap_ok(json_num(json, "edges_seen") == edges + 2, "after 2 edges: edges_seen %lld",
 		      edges + 2);
-		check(json_num(json, "edges_lost") == lost + 3, "after 3 lost: edges_lost %lld",
+		tap_ok(json_num(json, "edges_lost") == lost + 3, "after 3 lost: edges_lost %lld",
 		      lost + 3);
-		if (tap_failed)
-			diag("health: %s", json);
+		if (tap_failures())
+			tap_diag("health: %s", json);
 		free(json);
 	}
 
@@ -168,22 +170,22 @@ static void scenario_health(void)
 	c = watch_mark();
 	n = 0;
 	while (n < 2 && watch_next(&c, topic, 3000, &m)) {
-		check(!m.retain, "periodic health %d: not retained", n + 1);
+		tap_ok(!m.retain, "periodic health %d: not retained", n + 1);
 		n++;
 	}
-	check(n == 2, "health_interval_s = 1: two periodic health messages within 6 s");
+	tap_ok(n == 2, "health_interval_s = 1: two periodic health messages within 6 s");
 
 	/* A broker restart is one reconnect. */
-	kill(T.broker, SIGKILL);
-	waitpid(T.broker, &status, 0);
-	T.broker = 0;
+	kill(T.broker.pid, SIGKILL);
+	waitpid(T.broker.pid, &status, 0);
+	T.broker.pid = 0;
 	{
 		unsigned int subs = watch_subacks();
 
 		c = watch_mark();
-		if (!check(broker_start(), "broker restarted on port %d", T.port))
+		if (!tap_ok(broker_up(), "broker restarted on port %d", T.broker.port))
 			return;
-		if (!check(watch_wait_subacks(subs + 1, RECONNECT_TIMEOUT_MS),
+		if (!tap_ok(watch_wait_subacks(subs + 1, RECONNECT_TIMEOUT_MS),
 			   "watcher resubscribed"))
 			return;
 	}
@@ -230,15 +232,15 @@ static bool notify_listen(void)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	pthread_t thread;
 
-	path_in(N.path, T.tmp, "notify");
+	path_in(N.path, H.tmp, "notify");
 	if (strlen(N.path) >= sizeof(sa.sun_path))
-		return check(false, "notify socket path fits");
+		return tap_ok(false, "notify socket path fits");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", N.path);
 	N.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (N.fd < 0 || bind(N.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return check(false, "bind the notify socket %s: %s", N.path, strerror(errno));
+		return tap_ok(false, "bind the notify socket %s: %s", N.path, strerror(errno));
 	if (pthread_create(&thread, NULL, notify_reader, NULL) != 0)
-		return check(false, "start the notify reader");
+		return tap_ok(false, "start the notify reader");
 	pthread_detach(thread);
 	return true;
 }
@@ -274,7 +276,7 @@ static bool daemon_start_watchdog(const char *watchdog_usec, const char *stall_s
 {
 	static char notify_var[PATH_LEN + 16], usec_var[64], stall_var[64];
 	const char *args[10];
-	const char *daemon = T.daemon_path;
+	const char *daemon = H.daemon_path;
 	size_t n = 0;
 	bool ok;
 
@@ -291,10 +293,10 @@ static bool daemon_start_watchdog(const char *watchdog_usec, const char *stall_s
 	args[n++] = "-c";
 	args[n++] = T.config;
 	args[n] = NULL;
-	T.daemon_path = "/usr/bin/env";
+	H.daemon_path = "/usr/bin/env";
 	ok = daemon_spawn(args, true);
-	T.daemon_path = daemon;
-	return check(ok, "start %s under a watchdog of %s us%s%s", daemon, watchdog_usec,
+	H.daemon_path = daemon;
+	return tap_ok(ok, "start %s under a watchdog of %s us%s%s", daemon, watchdog_usec,
 		     stall_s ? ", network thread stalled for " : "", stall_s ? stall_s : "");
 }
 
@@ -305,7 +307,7 @@ static void daemon_stop_wait(const char *why)
 	if (T.daemon <= 0)
 		return;
 	kill(T.daemon, SIGTERM);
-	if (!check(child_wait(T.daemon, EXIT_TIMEOUT_MS, &status), "%s: the daemon stops", why))
+	if (!tap_ok(child_wait(T.daemon, EXIT_TIMEOUT_MS, &status), "%s: the daemon stops", why))
 		child_kill(&T.daemon, SIGKILL);
 	T.daemon = 0;
 }
@@ -330,34 +332,34 @@ static void scenario_watchdog(void)
 	c = watch_mark();
 	if (!expect_start(&c, "watchdog on", TIMEOUT_MS))
 		return;
-	check(pings_wait(t0, 1, TIMEOUT_MS), "WATCHDOG=1 arrives");
+	tap_ok(pings_wait(t0, 1, TIMEOUT_MS), "WATCHDOG=1 arrives");
 	t0 = now_ms();
-	check(pings_wait(t0, 8, TIMEOUT_MS), "8 more pings within %d ms (one every 200 ms)",
+	tap_ok(pings_wait(t0, 8, TIMEOUT_MS), "8 more pings within %d ms (one every 200 ms)",
 	      TIMEOUT_MS);
-	check(pings_between(t0, now_ms()) >= 8, "pings keep coming while both threads run");
+	tap_ok(pings_between(t0, now_ms()) >= 8, "pings keep coming while both threads run");
 	daemon_stop_wait("watchdog on");
 
 	/* The network thread stuck for 3 s once connected: the pings stop, then come back. */
 	if (!daemon_start_watchdog("400000", "3"))
 		return;
-	if (!check(stderr_has_line(0, stalls, TIMEOUT_MS), "the network thread stalls (test hook)"))
+	if (!tap_ok(stderr_has_line(0, stalls, TIMEOUT_MS), "the network thread stalls (test hook)"))
 		return;
-	if (!check(stderr_has_line(0, withheld, TIMEOUT_MS),
+	if (!tap_ok(stderr_has_line(0, withheld, TIMEOUT_MS),
 		   "the daemon says it withholds the pings"))
 		return;
 	t_withheld = now_ms();
-	if (!check(stderr_has_line(0, resumed, TIMEOUT_MS),
+	if (!tap_ok(stderr_has_line(0, resumed, TIMEOUT_MS),
 		   "the daemon says it pings again after the stall"))
 		return;
 	t_resumed = now_ms();
 	/* Margins: a ping sent just before the first message may be read after it was seen, and
 	 * the first ping after the second one may be read before this loop saw the message. */
-	check(t_resumed - t_withheld >= 1500, "pings withheld for most of the stall (%lld ms)",
+	tap_ok(t_resumed - t_withheld >= 1500, "pings withheld for most of the stall (%lld ms)",
 	      (long long)(t_resumed - t_withheld));
-	check(pings_between(t_withheld + 100, t_resumed - 250) == 0,
+	tap_ok(pings_between(t_withheld + 100, t_resumed - 250) == 0,
 	      "no WATCHDOG=1 while the network thread is stuck (%zu seen)",
 	      pings_between(t_withheld + 100, t_resumed - 250));
-	check(pings_wait(t_resumed, 3, TIMEOUT_MS), "WATCHDOG=1 again once it runs");
+	tap_ok(pings_wait(t_resumed, 3, TIMEOUT_MS), "WATCHDOG=1 again once it runs");
 	expect_alive("after the stall");
 	daemon_stop_wait("after the stall");
 }
@@ -400,9 +402,9 @@ static bool reload_wait(const char *const needles[], bool applied, const char *w
 	off_t from = file_size(T.daemon_err);
 	size_t c = watch_mark();
 
-	if (!check(T.daemon > 0 && kill(T.daemon, SIGHUP) == 0, "%s: SIGHUP", why))
+	if (!tap_ok(T.daemon > 0 && kill(T.daemon, SIGHUP) == 0, "%s: SIGHUP", why))
 		return false;
-	if (!check(stderr_has_line(from, needles, TIMEOUT_MS),
+	if (!tap_ok(stderr_has_line(from, needles, TIMEOUT_MS),
 		   "%s: the daemon says \"%s ... %s\"", why, needles[0],
 		   needles[1] ? needles[1] : "")) {
 		dump_file("daemon stderr", T.daemon_err, 30);
@@ -413,9 +415,9 @@ static bool reload_wait(const char *const needles[], bool applied, const char *w
 		struct msg m;
 
 		topic_of(topic, sizeof(topic), NULL);
-		check(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: status republished", why);
+		tap_ok(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: status republished", why);
 		topic_of(topic, sizeof(topic), "lamp");
-		check(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: states republished", why);
+		tap_ok(watch_next(&c, topic, TIMEOUT_MS, &m), "%s: states republished", why);
 	}
 	return true;
 }
@@ -430,10 +432,10 @@ static void expect_requests(off_t from, const char *want, const char *why)
 	char *got = gpio_file_since("requests.log", from);
 	bool ok = strcmp(got, want) == 0;
 
-	check(ok, "%s: the GPIO requests and releases are exactly the expected ones", why);
+	tap_ok(ok, "%s: the GPIO requests and releases are exactly the expected ones", why);
 	if (!ok) {
-		diag("got:  \"%s\"", got);
-		diag("want: \"%s\"", want);
+		tap_diag("got:  \"%s\"", got);
+		tap_diag("want: \"%s\"", want);
 	}
 	free(got);
 }
@@ -474,10 +476,10 @@ static void scenario_reload(void)
 	if (!reload(applied2, "unchanged config"))
 		return;
 	expect_requests(req, "", "unchanged config");
-	check(gpio_file_size("outputs.log") == outs, "unchanged config: no output was set");
+	tap_ok(gpio_file_size("outputs.log") == outs, "unchanged config: no output was set");
 	if (health_get(&json, "after a reload")) {
-		check(json_num(json, "config_generation") == 2, "after a reload: config_generation 2");
-		check(json_num(json, "reconnects") == 0, "same broker settings: no reconnect");
+		tap_ok(json_num(json, "config_generation") == 2, "after a reload: config_generation 2");
+		tap_ok(json_num(json, "reconnects") == 0, "same broker settings: no reconnect");
 		free(json);
 	}
 
@@ -519,7 +521,7 @@ static void scenario_reload(void)
 		static const char *const cleared[] = { "discovery: clearing", "no longer configured",
 						       NULL };
 
-		check(stderr_has_line(0, cleared, TIMEOUT_MS),
+		tap_ok(stderr_has_line(0, cleared, TIMEOUT_MS),
 		      "buzzer removed: its discovery document is cleared");
 	}
 
@@ -533,17 +535,17 @@ static void scenario_reload(void)
 		{
 			const char *const where[] = { file_line, "mode must be one of", NULL };
 
-			check(stderr_has_line(0, where, TIMEOUT_MS),
+			tap_ok(stderr_has_line(0, where, TIMEOUT_MS),
 			      "config with errors: the error is logged as FILE:LINE");
 		}
 	}
 	expect_requests(req, "", "config with errors");
-	check(gpio_file_size("outputs.log") == outs, "config with errors: no output was set");
+	tap_ok(gpio_file_size("outputs.log") == outs, "config with errors: no output was set");
 	c = watch_mark();
 	pub_str("lamp/set", "OFF", false);
 	expect_msg(&c, "lamp", "OFF", true, TIMEOUT_MS, "config with errors: still serving");
 	if (health_get(&json, "after the failed reload")) {
-		check(json_num(json, "config_generation") == 4,
+		tap_ok(json_num(json, "config_generation") == 4,
 		      "after the failed reload: config_generation still 4");
 		free(json);
 	}
@@ -564,7 +566,7 @@ static void scenario_reload(void)
 	outs = gpio_file_size("outputs.log");
 	reload_wait(busy, false, "a busy line");
 	expect_requests(req, "", "a busy line");
-	check(gpio_file_size("outputs.log") == outs, "a busy line: no output was set");
+	tap_ok(gpio_file_size("outputs.log") == outs, "a busy line: no output was set");
 	expect_alive("after a reload that could not be applied");
 
 	/* 6. Changed connection settings (client id): a new connection, the lines untouched. */
@@ -581,7 +583,7 @@ static void scenario_reload(void)
 	c = watch_mark();
 	off_t from = file_size(T.daemon_err);
 	reload_wait(applied5, false, "client_id changed");
-	check(stderr_has_line(from, reconnects, TIMEOUT_MS), "client_id changed: reconnects");
+	tap_ok(stderr_has_line(from, reconnects, TIMEOUT_MS), "client_id changed: reconnects");
 	expect_msg(&c, NULL, "offline", true, TIMEOUT_MS, "client_id changed: offline first");
 	{
 		/* (The old connection's Last Will may repeat "offline" before it.) */
@@ -592,7 +594,7 @@ static void scenario_reload(void)
 		topic_of(topic, sizeof(topic), NULL);
 		while (!online && watch_next(&c, topic, TIMEOUT_MS, &m))
 			online = strcmp(m.payload, "online") == 0 && m.retain;
-		check(online, "client_id changed: online again on the new connection");
+		tap_ok(online, "client_id changed: online again on the new connection");
 		expect_retained(NULL, "online", "client_id changed");
 	}
 	health_wait("reconnects", 1, "client_id changed: counted as a reconnect");
@@ -608,4 +610,23 @@ static void scenario_reload(void)
 	free(good);
 	expect_alive("after the reloads");
 	daemon_stop_wait("after the reloads");
+}
+
+static const struct scenario scenarios[] = {
+	{ "health", scenario_health },
+	{ "watchdog", scenario_watchdog },
+	{ "reload", scenario_reload },
+};
+
+int main(int argc, char **argv)
+{
+	const struct harness_program p = {
+		.tmp_prefix = "g2m-int",
+		.scenarios = scenarios,
+		.n_scenarios = sizeof(scenarios) / sizeof(scenarios[0]),
+		.finish = fixture_finish,
+		.cleanup = fixture_cleanup,
+	};
+
+	return harness_main(argc, argv, &p);
 }

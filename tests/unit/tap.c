@@ -19,16 +19,17 @@ static void tap_vreport(bool cond, const char *fmt, va_list ap)
 	fflush(stdout);
 }
 
-void tap_ok(bool cond, const char *fmt, ...)
+bool tap_ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	tap_vreport(cond, fmt, ap);
 	va_end(ap);
+	return cond;
 }
 
-void tap_is_int(long long got, long long want, const char *fmt, ...)
+bool tap_is_int(long long got, long long want, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -37,9 +38,10 @@ void tap_is_int(long long got, long long want, const char *fmt, ...)
 	va_end(ap);
 	if (got != want)
 		printf("#   got:  %lld\n#   want: %lld\n", got, want);
+	return got == want;
 }
 
-void tap_is_str(const char *got, const char *want, const char *fmt, ...)
+bool tap_is_str(const char *got, const char *want, const char *fmt, ...)
 {
 	va_list ap;
 	bool same = (got && want) ? strcmp(got, want) == 0 : got == want;
@@ -49,6 +51,7 @@ void tap_is_str(const char *got, const char *want, const char *fmt, ...)
 	va_end(ap);
 	if (!same)
 		printf("#   got:  %s\n#   want: %s\n", got ? got : "(null)", want ? want : "(null)");
+	return same;
 }
 
 void tap_diag(const char *fmt, ...)
@@ -60,6 +63,12 @@ void tap_diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+	fflush(stdout);
+}
+
+unsigned int tap_failures(void)
+{
+	return tap_failed;
 }
 
 int tap_done(void)
