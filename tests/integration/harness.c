@@ -912,6 +912,9 @@ int harness_main(int argc, char **argv, const struct harness_program *p)
 	if (!mkdtemp(H.tmp)) {
 		H.tmp[0] = '\0';
 		tap_ok(false, "create a temporary directory");
+	} else if (p->setup && !p->setup()) {
+		printf("Bail out! cannot set up the test directory: %s\n", strerror(errno));
+		tap_ok(false, "set-up");
 	} else {
 		fn();
 		if (p->finish)

@@ -48,6 +48,8 @@ struct harness_program {
 	size_t n_scenarios;
 	/* Optional: a reason to skip this scenario ("1..0 # SKIP reason"), or NULL to run it. */
 	const char *(*skip)(void);
+	/* Optional: runs before the scenario; false stops the test ("Bail out!"). */
+	bool (*setup)(void);
 	/* Optional: runs after the scenario (more checks, diagnostics on failure), then cleanup. */
 	void (*finish)(void);
 	void (*cleanup)(void);
