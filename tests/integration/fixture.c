@@ -454,6 +454,15 @@ bool setup_broker(void)
 	return tap_ok(watch_up(), "watcher subscribed to %s/#", T.base);
 }
 
+/* setup_broker, the daemon on the good config, and its start-up publishes; *C is past them. */
+bool setup_daemon(size_t *c)
+{
+	if (!setup_broker() || !daemon_start())
+		return false;
+	*c = watch_mark();
+	return expect_start(c, "at start", TIMEOUT_MS);
+}
+
 /* Waits for the start-up publishes from cursor *C: status online and every pin's state; moves
  * *C past the last of them. */
 bool expect_start(size_t *c, const char *why, int timeout_ms)
@@ -509,7 +518,7 @@ static void sanitizer_check(void)
 }
 
 /* After the scenario: the sanitizer check, and the daemon's and broker's logs on a failure. */
-void fixture_finish(void)
+static void fixture_finish(void)
 {
 	sanitizer_check();
 	if (tap_failures()) {
@@ -520,8 +529,21 @@ void fixture_finish(void)
 	}
 }
 
-void fixture_cleanup(void)
+static void fixture_cleanup(void)
 {
 	if (T.fifo >= 0)
 		close(T.fifo);
+}
+
+int fixture_main(int argc, char **argv, const struct scenario *scenarios, size_t n)
+{
+	const struct harness_program p = {
+		.tmp_prefix = "g2m-int",
+		.scenarios = scenarios,
+		.n_scenarios = n,
+		.finish = fixture_finish,
+		.cleanup = fixture_cleanup,
+	};
+
+	return harness_main(argc, argv, &p);
 }

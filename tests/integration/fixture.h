@@ -55,12 +55,16 @@ extern const struct start_state start_states[N_START_STATES];
 
 bool setup_dirs(void); /* the GPIO double's directory and FIFO, a free port, the good config */
 bool setup_broker(void); /* setup_dirs, the broker, the watcher */
+/* setup_broker, the daemon on the good config, and its start-up publishes ("at start"); *C is
+ * past them. */
+bool setup_daemon(size_t *c);
 bool broker_up(void); /* the broker (again) on T.broker.port */
 bool watch_up(void); /* the watcher (again) on <base>/# */
 bool write_config_key(const char *path, const char *initial_key);
 bool write_good_config(const char *path);
-void fixture_finish(void); /* the sanitizer check; logs on a failure */
-void fixture_cleanup(void);
+/* main() of test-daemon and test-ops: harness_main() with this world's clean-up, and after the
+ * scenario a check that no daemon run reported a sanitizer error. */
+int fixture_main(int argc, char **argv, const struct scenario *scenarios, size_t n);
 
 /* ---- the daemon -------------------------------------------------------------------------- */
 

@@ -99,10 +99,7 @@ static void scenario_inputs(void)
 	char topic[256];
 	off_t mark;
 
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 
 	c = watch_mark();
@@ -211,10 +208,7 @@ static void scenario_commands(void)
 	char buf[64];
 	unsigned int sets;
 
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -257,10 +251,7 @@ static void scenario_bad_commands(void)
 	char buf[64], why[160], topic[256];
 
 	memset(big, 'X', sizeof(big));
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 	/* relay ON, so a payload misread as ON or OFF would both be visible as a level or echo. */
 	c = watch_mark();
@@ -339,10 +330,7 @@ static void scenario_reconnect(void)
 
 	for (size_t i = 0; i < N_START_STATES; i++)
 		want[i] = start_states[i].state;
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 
 	for (int round = 1; round <= 2; round++) {
@@ -476,10 +464,7 @@ static void scenario_stop_signal(int sig, const char *sig_name)
 	int status;
 	char buf[64], path[PATH_LEN];
 
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 	c = watch_mark();
 	kill(T.daemon, sig);
@@ -539,10 +524,7 @@ static void scenario_sigkill(void)
 	size_t c;
 	int status;
 
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 	c = watch_mark();
 	kill(T.daemon, SIGKILL);
@@ -734,13 +716,5 @@ static const struct scenario scenarios[] = {
 
 int main(int argc, char **argv)
 {
-	const struct harness_program p = {
-		.tmp_prefix = "g2m-int",
-		.scenarios = scenarios,
-		.n_scenarios = sizeof(scenarios) / sizeof(scenarios[0]),
-		.finish = fixture_finish,
-		.cleanup = fixture_cleanup,
-	};
-
-	return harness_main(argc, argv, &p);
+	return fixture_main(argc, argv, scenarios, sizeof(scenarios) / sizeof(scenarios[0]));
 }

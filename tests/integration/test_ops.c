@@ -459,10 +459,7 @@ static void scenario_reload(void)
 	off_t req, outs;
 	size_t c;
 
-	if (!setup_broker() || !daemon_start())
-		return;
-	c = watch_mark();
-	if (!expect_start(&c, "at start", TIMEOUT_MS))
+	if (!setup_daemon(&c))
 		return;
 	c = watch_mark();
 	pub_str("relay/set", "ON", false);
@@ -621,13 +618,5 @@ static const struct scenario scenarios[] = {
 
 int main(int argc, char **argv)
 {
-	const struct harness_program p = {
-		.tmp_prefix = "g2m-int",
-		.scenarios = scenarios,
-		.n_scenarios = sizeof(scenarios) / sizeof(scenarios[0]),
-		.finish = fixture_finish,
-		.cleanup = fixture_cleanup,
-	};
-
-	return harness_main(argc, argv, &p);
+	return fixture_main(argc, argv, scenarios, sizeof(scenarios) / sizeof(scenarios[0]));
 }
