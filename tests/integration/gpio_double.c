@@ -87,21 +87,16 @@ static int double_path(char *buf, size_t size, const char *dir, const char *name
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
 
-/* Writes all of DATA to FD with write(2). */
-static int double_write_all(int fd, const char *data, size_t len)
+/* TEXT to FD in one write(2): the double's lines and files are short, and a short write to a
+ * regular file is an error here (readers see whole lines appended at once). */
+static int double_write(int fd, const char *text)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
 }
 
 static int double_append(const char *dir, const char *file, const char *text)
@@ -115,7 +110,7 @@ static int double_append(const char *dir, const char *file, const char *text)
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	r = double_write_all(fd, text, strlen(text));
+	r = double_write(fd, text);
 	close(fd);
 	return r;
 }
@@ -133,7 +128,7 @@ static int double_replace(const char *dir, const char *file, const char *text)
 	fd = open(tmp, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	r = double_write_all(fd, text, strlen(text));
+	r = double_write(fd, text);
 	close(fd);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
