@@ -48,7 +48,7 @@ bool expect_msg(size_t *cursor, const char *pin, const char *payload, bool retai
 	tap_ok(ok, "%s: %s \"%s\"%s", why, topic, payload, retain ? " retained" : "");
 	if (!ok) {
 		tap_diag("got:  %s%s", show(m.payload, m.len, buf, sizeof(buf)),
-		     m.retain ? " retained" : " not retained");
+			 m.retain ? " retained" : " not retained");
 		tap_diag("want: \"%s\"%s", payload, retain ? " retained" : " not retained");
 	}
 	return ok;
@@ -101,7 +101,7 @@ bool expect_retained(const char *pin, const char *payload, const char *why)
 	tap_ok(ok, "%s: retained on the broker: %s \"%s\"", why, topic, payload);
 	if (!have)
 		tap_diag("a new subscriber to %s got no retained message within %d ms", topic,
-		     TIMEOUT_MS);
+			 TIMEOUT_MS);
 	else if (!ok)
 		tap_diag("retained: \"%s\", want \"%s\"", got, payload);
 	return ok;

@@ -616,6 +616,7 @@ bool watch_start(const struct watch_opts *o)
 	mosquitto_message_v5_callback_set(W.mosq, watch_on_message);
 	mosquitto_reconnect_delay_set(W.mosq, 1, 1, false);
 	W.subacks = 0;
+	W.n_acked = 0; /* a new client numbers its messages from 1 again */
 	rc = mosquitto_connect(W.mosq, "127.0.0.1", o->port, 30);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		tap_diag("watcher: connect to 127.0.0.1:%d: %s", o->port, mosquitto_strerror(rc));

@@ -37,7 +37,7 @@ static void scenario_startup(void)
 
 	gpio_path(path, "requested");
 	tap_ok(gpio_wait_file("requested", "consumer", TIMEOUT_MS),
-	      "the daemon requests its GPIO lines (gpio_open)");
+	       "the daemon requests its GPIO lines (gpio_open)");
 	req = file_read(path, NULL);
 	for (size_t i = 0; i < sizeof(requested_lines) / sizeof(requested_lines[0]); i++) {
 		bool ok = req && strstr(req, requested_lines[i]);
@@ -63,7 +63,7 @@ static void scenario_startup(void)
 		topic_of(topic, sizeof(topic), start_states[i].pin);
 		first = watch_find(c, SIZE_MAX, topic, NULL);
 		tap_ok(first >= 0 && (size_t)first >= status_c,
-		      "at start: %s published after \"online\"", topic);
+		       "at start: %s published after \"online\"", topic);
 	}
 
 	/* Fences: a live command to each output; its echo must be the next state message, and the
@@ -151,13 +151,13 @@ static void scenario_inputs(void)
 		const char *const needles[] = { "button", "#3", NULL };
 
 		tap_ok(stderr_has_line(mark, needles, TIMEOUT_MS),
-		      "3 lost edges on 'button': a log line naming the pin and the count 3");
+		       "3 lost edges on 'button': a log line naming the pin and the count 3");
 	}
 	{
 		const char *const needles[] = { "warning", "button", NULL };
 
 		tap_ok(stderr_has_line(mark, needles, TIMEOUT_MS),
-		      "lost edges on 'button': logged as a warning");
+		       "lost edges on 'button': logged as a warning");
 	}
 
 	/* More lost than reported: the double reads the line afterwards and reports its real
@@ -225,7 +225,7 @@ static void scenario_commands(void)
 	output_changes("relay", buf, sizeof(buf), &sets);
 	if (sets > 17)
 		tap_diag("note: gpio_set was called for relay %u times for 16 level changes "
-		     "(repeated commands re-set the same level; harmless)", sets - 1);
+			 "(repeated commands re-set the same level; harmless)", sets - 1);
 
 	/* Per-pin retain = false: the echo is not retained. */
 	c = watch_mark();
@@ -278,7 +278,7 @@ static void scenario_bad_commands(void)
 			watch_dump(from, fc, topic);
 		expect_output("relay", "0 1", why);
 		tap_ok(stderr_has_line(mark, warn, LOG_TIMEOUT_MS), "%s: a warning naming the pin",
-		      why);
+		       why);
 		if (!stderr_has_line(mark, needles, 0))
 			tap_diag("no stderr line mentioning 'relay' after the command");
 	}
@@ -303,14 +303,14 @@ static void scenario_bad_commands(void)
 				continue;
 			topic_of(topic, sizeof(topic), targets[i]);
 			tap_ok(watch_find(from, fc, topic, NULL) < 0, "%s: no state published on %s",
-			      why, topic);
+			       why, topic);
 			expect_output("relay", "0 1", why);
 			expect_output("lamp", "1", why);
 			tap_ok(stderr_has_line(mark, warn, LOG_TIMEOUT_MS),
-			      "%s: a warning naming '%s'", why, targets[i]);
+			       "%s: a warning naming '%s'", why, targets[i]);
 		}
 		tap_ok(gpio_input_level("button", 0) == 0 && gpio_input_level("door", 1) == 1,
-		      "/set on inputs: the double reports no input change");
+		       "/set on inputs: the double reports no input change");
 	}
 
 	/* Still serving after all that. */
@@ -350,7 +350,7 @@ static void scenario_reconnect(void)
 		snprintf(needle, sizeof(needle), "button %d lost=0", level);
 		snprintf(why, sizeof(why), "round %d, broker down", round);
 		tap_ok(gpio_wait_file("events.log", needle, TIMEOUT_MS),
-		      "%s: the daemon still serves GPIO (edge dispatched)", why);
+		       "%s: the daemon still serves GPIO (edge dispatched)", why);
 		expect_alive(why);
 
 		/* Same port, empty broker (no persistence): whatever is there came after. */
@@ -358,7 +358,7 @@ static void scenario_reconnect(void)
 		if (!tap_ok(broker_up(), "%s on the same port %d", why, T.broker.port))
 			return;
 		if (!tap_ok(watch_wait_subacks(subs + 1, RECONNECT_TIMEOUT_MS),
-			   "%s: watcher resubscribed", why))
+			    "%s: watcher resubscribed", why))
 			return;
 		/* Published by the daemon after the restart, live or (when the daemon was back
 		 * before the watcher) as retained messages on the watcher's new subscription. */
@@ -385,8 +385,8 @@ static void scenario_reconnect(void)
 			bool have = retained_get("button", got, sizeof(got));
 
 			tap_ok(have && strcmp(got, level_word[dl]) == 0,
-			      "%s: retained button state \"%s\" = the double's level %d", why,
-			      have ? got : "(none)", dl);
+			       "%s: retained button state \"%s\" = the double's level %d", why,
+			       have ? got : "(none)", dl);
 		}
 		expect_retained(NULL, "online", why);
 		expect_retained("relay", want[2], why); /* start_states[2] is relay */
@@ -414,10 +414,10 @@ static void scenario_broker_late(void)
 	if (!daemon_start())
 		return;
 	tap_ok(gpio_wait_file("requested", "consumer", TIMEOUT_MS),
-	      "broker down: the daemon requests its GPIO lines anyway");
+	       "broker down: the daemon requests its GPIO lines anyway");
 	gpio_input("button 1\n");
 	tap_ok(gpio_wait_file("events.log", "button 1 lost=0", TIMEOUT_MS),
-	      "broker down: the daemon serves GPIO (edge dispatched)");
+	       "broker down: the daemon serves GPIO (edge dispatched)");
 	/* Longer than reconnect_max_ms: several failed connection attempts. */
 	until = now_ms() + 2500;
 	while (alive && now_ms() < until) {
@@ -637,7 +637,7 @@ static void scenario_config(void)
 		expect_run("--check, two errors", args, true, 78, needles);
 		out = file_read(T.daemon_out, NULL);
 		tap_ok(!out || !strstr(out, "configuration OK"),
-		      "--check, two errors: no \"configuration OK\"");
+		       "--check, two errors: no \"configuration OK\"");
 		free(out);
 	}
 	{
@@ -648,7 +648,7 @@ static void scenario_config(void)
 		expect_run("--check, good config", args, true, 0, none);
 		out = file_read(T.daemon_out, NULL);
 		tap_ok(out && strncmp(out, "configuration OK", 16) == 0,
-		      "--check, good config: stdout starts with \"configuration OK\"");
+		       "--check, good config: stdout starts with \"configuration OK\"");
 		if (!out || strncmp(out, "configuration OK", 16) != 0)
 			dump_file("stdout", T.daemon_out, 10);
 		free(out);

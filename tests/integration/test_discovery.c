@@ -209,7 +209,7 @@ static bool check_configs(int i, const struct snapshot *s, char *node, size_t no
 			}
 		}
 		all &= tap_ok(found != NULL, "%s config for '%s' (JSON with state_topic %s)",
-			     e->component, e->pin, want);
+			      e->component, e->pin, want);
 		if (!found)
 			continue;
 		{
@@ -228,10 +228,10 @@ static bool check_configs(int i, const struct snapshot *s, char *node, size_t no
 			if (!node[0] && id0)
 				snprintf(node, node_size, "%s", id0);
 			all &= tap_ok(streq(jstr(o, "name"), e->pin), "%s: name \"%s\"", found->topic,
-				     e->pin);
+				      e->pin);
 			all &= tap_ok(id0 && streq(topic_node, id0),
-				     "%s: node_id in the topic is the device identifier (%s)",
-				     found->topic, S(id0));
+				      "%s: node_id in the topic is the device identifier (%s)",
+				      found->topic, S(id0));
 			all &= tap_ok(id0 && strncmp(id0, "gpio2mqtt_", 10) == 0 &&
 					     !strstr(MACHINE_A MACHINE_B, id0 + 10),
 				     "%s: identifier derived from, not equal to, the machine id",
@@ -255,13 +255,13 @@ static bool check_configs(int i, const struct snapshot *s, char *node, size_t no
 					     "%s: command_topic %s, payloads ON/OFF", found->topic, want);
 			else
 				all &= tap_ok(!cJSON_GetObjectItem(o, "command_topic"),
-					     "%s: no command_topic", found->topic);
+					      "%s: no command_topic", found->topic);
 			if (e->event)
 				all &= tap_ok(cJSON_GetArraySize(cJSON_GetObjectItem(o, "event_types")) == 3,
-					     "%s: event_types", found->topic);
+					      "%s: event_types", found->topic);
 			if (strcmp(e->pin, "door") == 0)
 				all &= tap_ok(streq(jstr(o, "device_class"), "door"),
-					     "%s: device_class door", found->topic);
+					      "%s: device_class door", found->topic);
 		}
 		cJSON_Delete(o);
 	}
@@ -370,7 +370,7 @@ static void scenario_ha_birth(void)
 		snprintf(topic, sizeof(topic), "%s/relay", base);
 		fence = watch_wait(after, topic, "OFF", TIMEOUT_MS);
 		tap_ok(fence >= 0 && watch_wait(after, s.items[0].topic, NULL, 0) < 0,
-		      "homeassistant/status offline: nothing resent");
+		       "homeassistant/status offline: nothing resent");
 	}
 free_snapshot:
 	snapshot_free(&s);
@@ -418,14 +418,14 @@ static void scenario_removal(void)
 		snprintf(door, sizeof(door), "homeassistant/binary_sensor/%s/door/config", node);
 		snprintf(relay, sizeof(relay), "homeassistant/light/%s/relay/config", node);
 		tap_ok(after.n == 2 && snapshot_find(&after, door) && snapshot_find(&after, relay),
-		      "only door and relay are retained now (%zu configs)", after.n);
+		       "only door and relay are retained now (%zu configs)", after.n);
 		for (size_t k = 0; k < after.n; k++)
 			tap_diag("retained: %s", after.items[k].topic);
 		snapshot_free(&after);
 	}
 	saved = file_read(path, NULL);
 	tap_ok(saved && !strstr(saved, "/button/config") && strstr(saved, "/relay/config"),
-	      "the announced list follows the configuration");
+	       "the announced list follows the configuration");
 	free(saved);
 free_before:
 	snapshot_free(&before);
@@ -475,7 +475,7 @@ static void scenario_machine_ids(void)
 		check_configs(0, &part[0], node0, sizeof(node0));
 		check_configs(1, &part[1], node1, sizeof(node1));
 		tap_ok(node0[0] && node1[0] && strcmp(node0, node1) != 0,
-		      "different machine ids: different device ids (%s, %s)", node0, node1);
+		       "different machine ids: different device ids (%s, %s)", node0, node1);
 		for (size_t k = 0; k < part[0].n; k++) {
 			cJSON *a = cJSON_Parse(part[0].items[k].payload);
 
@@ -518,7 +518,7 @@ static void check_homie_tree(const struct snapshot *s, const char *dev)
 		return;
 	snprintf(nodes, sizeof(nodes), "%s", m->payload);
 	tap_ok(strspn(dev, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(dev),
-	      "device id is a Homie id");
+	       "device id is a Homie id");
 	for (char *save = NULL, *node = strtok_r(nodes, ",", &save); node;
 	     node = strtok_r(NULL, ",", &save)) {
 		char props[256];
@@ -557,13 +557,13 @@ static void check_homie_tree(const struct snapshot *s, const char *dev)
 						strcmp(value->payload, "false") == 0),
 				      "%s: a retained boolean value", topic);
 				tap_ok(!retained || strcmp(retained->payload, "true") == 0,
-				      "%s: retained", topic);
+				       "%s: retained", topic);
 			} else if (dt && strcmp(dt->payload, "enum") == 0) {
 				tap_ok(format && format->payload[0], "%s: enum with $format", topic);
 				tap_ok(retained && strcmp(retained->payload, "false") == 0 && !value,
-				      "%s: events not retained", topic);
+				       "%s: events not retained", topic);
 				tap_ok(!settable || strcmp(settable->payload, "false") == 0,
-				      "%s: events not settable", topic);
+				       "%s: events not settable", topic);
 			} else {
 				tap_ok(false, "%s: datatype boolean or enum", topic);
 			}

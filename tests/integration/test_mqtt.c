@@ -428,12 +428,12 @@ static void scenario_acl(bool v5)
 		status_wait("0 failed, 4 denied;", TIMEOUT_MS, "health summary: denied counted");
 		status_wait("config generation 1", TIMEOUT_MS, "health summary: config generation");
 		tap_ok(file_count(T.daemon_err, needle) == 1,
-		      "the refusal is logged once for the topic (logged %d times)",
-		      file_count(T.daemon_err, needle));
+		       "the refusal is logged once for the topic (logged %d times)",
+		       file_count(T.daemon_err, needle));
 	} else {
 		/* The daemon handled the later sw edge, so the other edges were sent before. */
 		tap_ok(file_count(T.daemon_err, "refused the publish") == 0,
-		      "v3.1.1: nothing is logged about the refusal (brokers cannot tell)");
+		       "v3.1.1: nothing is logged about the refusal (brokers cannot tell)");
 		notify_drain();
 		tap_ok(strstr(T.status, "refused") == NULL, "v3.1.1: STATUS= counts nothing");
 	}
@@ -699,7 +699,7 @@ static void scenario_credentials(void)
 			 "wrong password: keeps trying");
 		t5 = now_ms();
 		tap_ok(t5 - t1 >= 1000, "wrong password: with backoff (5 attempts took %lld ms)",
-		      (long long)(t5 - t1));
+		       (long long)(t5 - t1));
 	}
 	status_wait("the broker refused the connection", TIMEOUT_MS, "wrong password");
 	{
@@ -718,8 +718,8 @@ static void scenario_credentials(void)
 		}
 		free(text);
 		tap_ok(n >= 3 && delays[n - 1] > delays[0],
-		      "wrong password: the retry delay grows (%d delays, first %ld ms, last %ld ms)",
-		      n, n ? delays[0] : 0, n ? delays[n - 1] : 0);
+		       "wrong password: the retry delay grows (%d delays, first %ld ms, last %ld ms)",
+		       n, n ? delays[0] : 0, n ? delays[n - 1] : 0);
 	}
 	snprintf(cmdline, sizeof(cmdline), "/proc/%d/cmdline", (int)T.daemon);
 	text = file_read(cmdline, NULL);
@@ -737,7 +737,7 @@ static void scenario_credentials(void)
 	log_wait(needle, 1, TIMEOUT_MS, "right password");
 	tap_ok(watch_for(&c, "sw", "OFF", TIMEOUT_MS), "right password: the state arrives");
 	tap_ok(file_count(T.daemon_err, "can be read by every user") == 0,
-	      "a private password file draws no warning");
+	       "a private password file draws no warning");
 	tap_ok(daemon_stop(), "right password: clean stop");
 
 	/* --check never shows it. */
@@ -926,13 +926,13 @@ static void scenario_offline_burst(void)
 			events += 2;
 		}
 		tap_ok(events_wait(events), "round %d: the daemon took all %d edges", round + 1,
-		      events);
+		       events);
 		hwm[round] = proc_kb("VmHWM");
 	}
 	tap_diag("VmRSS before %ld kB, VmHWM after each burst %ld, %ld, %ld kB", rss0, hwm[0], hwm[1],
-	     hwm[2]);
+		 hwm[2]);
 	tap_ok(rss0 > 0 && hwm[0] - rss0 < 4096, "memory bounded during the first burst (+%ld kB)",
-	      hwm[0] - rss0);
+	       hwm[0] - rss0);
 	{
 		/* AddressSanitizer's allocator does not reuse freed blocks at once: allow it more
 		 * (a leak of the held events would still show as megabytes). */
@@ -944,8 +944,8 @@ static void scenario_offline_burst(void)
 		asan = text && strstr(text, "libasan");
 		free(text);
 		tap_ok(hwm[2] - hwm[1] < (asan ? 1536 : 512),
-		      "no growth with the third burst (+%ld kB%s)", hwm[2] - hwm[1],
-		      asan ? ", AddressSanitizer" : "");
+		       "no growth with the third burst (+%ld kB%s)", hwm[2] - hwm[1],
+		       asan ? ", AddressSanitizer" : "");
 	}
 	log_wait("offline queue full (offline_events = 50)", 1, TIMEOUT_MS, "overflow logged");
 	tap_ok(file_count(T.daemon_err, "offline queue full") == 1, "overflow logged once");
@@ -989,7 +989,7 @@ static void scenario_offline_burst(void)
 		tap_ok(got == keep, "the last %d events arrive (got %d)", keep, got);
 		tap_ok(in_order, "in order, none missing between them");
 		tap_ok(last_seq == total, "the newest event is the last one (seq %ld of %d)",
-		      last_seq, total);
+		       last_seq, total);
 		log_wait("events were lost while offline (offline_events = 50", 1, TIMEOUT_MS,
 			 "the loss is logged");
 	}

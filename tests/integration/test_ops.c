@@ -35,7 +35,7 @@ static bool config_edit(const char *needle, const char *replacement)
 	free(text);
 	/* One line in the TAP output, whatever the texts hold. */
 	return tap_ok(ok, "config: \"%.*s\"... -> \"%.*s\"...", (int)strcspn(needle, "\n"), needle,
-		     (int)strcspn(replacement, "\n"), replacement);
+		      (int)strcspn(replacement, "\n"), replacement);
 }
 
 /* The number after "KEY": in JSON, or -1. */
@@ -150,9 +150,9 @@ static void scenario_health(void)
 	expect_msg(&c, "button", "OFF", true, TIMEOUT_MS, "edge button 0 after 3 lost");
 	if (health_get(&json, "after 2 edges")) {
 		tap_ok(json_num(json, "edges_seen") == edges + 2, "after 2 edges: edges_seen %lld",
-		      edges + 2);
+		       edges + 2);
 		tap_ok(json_num(json, "edges_lost") == lost + 3, "after 3 lost: edges_lost %lld",
-		      lost + 3);
+		       lost + 3);
 		if (tap_failures())
 			tap_diag("health: %s", json);
 		free(json);
@@ -186,7 +186,7 @@ static void scenario_health(void)
 		if (!tap_ok(broker_up(), "broker restarted on port %d", T.broker.port))
 			return;
 		if (!tap_ok(watch_wait_subacks(subs + 1, RECONNECT_TIMEOUT_MS),
-			   "watcher resubscribed"))
+			    "watcher resubscribed"))
 			return;
 	}
 	if (!expect_msg(&c, NULL, "online", true, RECONNECT_TIMEOUT_MS, "after a broker restart"))
@@ -297,7 +297,7 @@ static bool daemon_start_watchdog(const char *watchdog_usec, const char *stall_s
 	ok = daemon_spawn(args, true);
 	H.daemon_path = daemon;
 	return tap_ok(ok, "start %s under a watchdog of %s us%s%s", daemon, watchdog_usec,
-		     stall_s ? ", network thread stalled for " : "", stall_s ? stall_s : "");
+		      stall_s ? ", network thread stalled for " : "", stall_s ? stall_s : "");
 }
 
 static void daemon_stop_wait(const char *why)
@@ -335,7 +335,7 @@ static void scenario_watchdog(void)
 	tap_ok(pings_wait(t0, 1, TIMEOUT_MS), "WATCHDOG=1 arrives");
 	t0 = now_ms();
 	tap_ok(pings_wait(t0, 8, TIMEOUT_MS), "8 more pings within %d ms (one every 200 ms)",
-	      TIMEOUT_MS);
+	       TIMEOUT_MS);
 	/* A ping that arrived in this very millisecond counts as well. */
 	tap_ok(pings_between(t0, now_ms() + 1) >= 8, "pings keep coming while both threads run");
 	daemon_stop_wait("watchdog on");
@@ -346,20 +346,20 @@ static void scenario_watchdog(void)
 	if (!tap_ok(stderr_has_line(0, stalls, TIMEOUT_MS), "the network thread stalls (test hook)"))
 		return;
 	if (!tap_ok(stderr_has_line(0, withheld, TIMEOUT_MS),
-		   "the daemon says it withholds the pings"))
+		    "the daemon says it withholds the pings"))
 		return;
 	t_withheld = now_ms();
 	if (!tap_ok(stderr_has_line(0, resumed, TIMEOUT_MS),
-		   "the daemon says it pings again after the stall"))
+		    "the daemon says it pings again after the stall"))
 		return;
 	t_resumed = now_ms();
 	/* Margins: a ping sent just before the first message may be read after it was seen, and
 	 * the first ping after the second one may be read before this loop saw the message. */
 	tap_ok(t_resumed - t_withheld >= 1500, "pings withheld for most of the stall (%lld ms)",
-	      (long long)(t_resumed - t_withheld));
+	       (long long)(t_resumed - t_withheld));
 	tap_ok(pings_between(t_withheld + 100, t_resumed - 250) == 0,
-	      "no WATCHDOG=1 while the network thread is stuck (%zu seen)",
-	      pings_between(t_withheld + 100, t_resumed - 250));
+	       "no WATCHDOG=1 while the network thread is stuck (%zu seen)",
+	       pings_between(t_withheld + 100, t_resumed - 250));
 	tap_ok(pings_wait(t_resumed, 3, TIMEOUT_MS), "WATCHDOG=1 again once it runs");
 	expect_alive("after the stall");
 	daemon_stop_wait("after the stall");
@@ -406,8 +406,8 @@ static bool reload_wait(const char *const needles[], bool applied, const char *w
 	if (!tap_ok(T.daemon > 0 && kill(T.daemon, SIGHUP) == 0, "%s: SIGHUP", why))
 		return false;
 	if (!tap_ok(stderr_has_line(from, needles, TIMEOUT_MS),
-		   "%s: the daemon says \"%s ... %s\"", why, needles[0],
-		   needles[1] ? needles[1] : "")) {
+		    "%s: the daemon says \"%s ... %s\"", why, needles[0],
+		    needles[1] ? needles[1] : "")) {
 		dump_file("daemon stderr", T.daemon_err, 30);
 		return false;
 	}
@@ -520,7 +520,7 @@ static void scenario_reload(void)
 						       NULL };
 
 		tap_ok(stderr_has_line(0, cleared, TIMEOUT_MS),
-		      "buzzer removed: its discovery document is cleared");
+		       "buzzer removed: its discovery document is cleared");
 	}
 
 	/* 4. Errors: logged as FILE:LINE, nothing changes. */
@@ -534,7 +534,7 @@ static void scenario_reload(void)
 			const char *const where[] = { file_line, "mode must be one of", NULL };
 
 			tap_ok(stderr_has_line(0, where, TIMEOUT_MS),
-			      "config with errors: the error is logged as FILE:LINE");
+			       "config with errors: the error is logged as FILE:LINE");
 		}
 	}
 	expect_requests(req, "", "config with errors");
@@ -544,7 +544,7 @@ static void scenario_reload(void)
 	expect_msg(&c, "lamp", "OFF", true, TIMEOUT_MS, "config with errors: still serving");
 	if (health_get(&json, "after the failed reload")) {
 		tap_ok(json_num(json, "config_generation") == 4,
-		      "after the failed reload: config_generation still 4");
+		       "after the failed reload: config_generation still 4");
 		free(json);
 	}
 
