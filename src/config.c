@@ -3,6 +3,7 @@
  * in one pass; the caller prints them. Nothing here logs, and the MQTT password is never put in a
  * message. */
 #include "config.h"
+#include "config_check.h"
 #include "config_schema.h"
 #include "config_text.h"
 
@@ -13,11 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONFIG_CLIENT_ID_MAX 128
 #define CONFIG_OFFSET_MAX 65535
 #define CONFIG_CTX_MAX 96   /* "output '" + a name of CONFIG_NAME_MAX bytes + "'" */
 
@@ -51,57 +50,42 @@ struct config_loader {
 	size_t n_pending;
 };
 
-static const char *const config_reserved_names[] = { "status", "health", NULL };
-
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static int config_loader_vreport(struct config_loader *ld, const char *file, int line,
-				 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
-static int config_loader_vreport(struct config_loader *ld, const char *file, int line,
-				 const char *fmt, va_list ap)
-{
-	char *message;
-
-	if (vasprintf(&message, fmt, ap) < 0)
-		return -ENOMEM;
-	return config_errors_add(ld->errors, file, line, message);
-}
-
-/* Records one problem at FILE:LINE. Returns 0 or -ENOMEM. */
-static int config_loader_report_at(struct config_loader *ld, const char *file, int line,
-				   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int config_loader_report_at(struct config_loader *ld, const char *file, int line,
-				   const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = config_loader_vreport(ld, file, line, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* Records one problem at WHERE (its file and line; the file itself, line 0, without a setting).
- * Returns 0 or -ENOMEM. */
-static int config_loader_report(struct config_loader *ld, const config_setting_t *where,
-				const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int config_loader_report(struct config_loader *ld, const config_setting_t *where,
-				const char *fmt, ...)
+/* Records MESSAGE, the result R of a config_check_* function, at WHERE (its file and line; the
+ * file itself, line 0, without a setting). Returns 0 or -ENOMEM. */
+static int config_loader_take(struct config_loader *ld, const config_setting_t *where, int r,
+			      char *message)
 {
 	const char *file = ld->path;
-	va_list ap;
-	int line = 0, r;
+	int line = 0;
 
+	if (r != CONFIG_CHECK_PROBLEM)
+		return r < 0 ? r : 0;
 	if (where) {
 		line = (int)config_setting_source_line(where);
 		if (config_setting_source_file(where))
 			file = config_setting_source_file(where);
 	}
+	return config_errors_add(ld->errors, file, line, message);
+}
+
+/* Records one problem at WHERE. Returns 0 or -ENOMEM. */
+static int config_loader_report(struct config_loader *ld, const config_setting_t *where,
+				const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int config_loader_report(struct config_loader *ld, const config_setting_t *where,
+				const char *fmt, ...)
+{
+	char *message;
+	va_list ap;
+	int n;
+
 	va_start(ap, fmt);
-	r = config_loader_vreport(ld, file, line, fmt, ap);
+	n = vasprintf(&message, fmt, ap);
 	va_end(ap);
-	return r;
+	if (n < 0)
+		return -ENOMEM;
+	return config_loader_take(ld, where, CONFIG_CHECK_PROBLEM, message);
 }
 
 /* ---- reading single values -------------------------------------------------------------- */
@@ -144,21 +128,6 @@ static int config_key_int(struct config_loader *ld, const config_setting_t *grou
 	return CONFIG_VALUE_SET;
 }
 
-static int config_key_bool(struct config_loader *ld, const config_setting_t *group, const char *ctx,
-			   const char *key, bool *value)
-{
-	const config_setting_t *s = config_member(group, key);
-
-	if (!s)
-		return CONFIG_VALUE_ABSENT;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return config_result(config_loader_report(ld, s, "%s: %s must be true or false", ctx,
-							  key),
-				     CONFIG_VALUE_INVALID);
-	*value = config_setting_get_bool(s);
-	return CONFIG_VALUE_SET;
-}
-
 /* Reads a string; NONEMPTY rejects "". */
 static int config_key_string(struct config_loader *ld, const config_setting_t *group,
 			     const char *ctx, const char *key, bool nonempty, const char **value)
@@ -175,72 +144,6 @@ static int config_key_string(struct config_loader *ld, const config_setting_t *g
 		return config_result(config_loader_report(ld, s, "%s: %s must not be empty", ctx, key),
 				     CONFIG_VALUE_INVALID);
 	return CONFIG_VALUE_SET;
-}
-
-static int config_key_enum(struct config_loader *ld, const config_setting_t *group, const char *ctx,
-			   const char *key, const struct config_enum_name *names, int *value)
-{
-	const config_setting_t *s = config_member(group, key);
-	char list[128] = "";
-	size_t used = 0;
-
-	if (!s)
-		return CONFIG_VALUE_ABSENT;
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		for (const struct config_enum_name *e = names; e->name; e++) {
-			if (strcmp(e->name, config_setting_get_string(s)) == 0) {
-				*value = e->value;
-				return CONFIG_VALUE_SET;
-			}
-		}
-	}
-	for (const struct config_enum_name *e = names; e->name && used < sizeof(list); e++) {
-		int n = snprintf(list + used, sizeof(list) - used, "%s\"%s\"", used ? ", " : "",
-				 e->name);
-
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
-	return config_result(config_loader_report(ld, s, "%s: %s must be one of %s", ctx, key, list),
-			     CONFIG_VALUE_INVALID);
-}
-
-static bool config_key_listed(const char *const *keys, const char *key)
-{
-	for (; keys && *keys; keys++) {
-		if (strcmp(*keys, key) == 0)
-			return true;
-	}
-	return false;
-}
-
-static const char *config_key_suggest(const struct config_key *table, uint32_t family,
-				      const char *key)
-{
-	size_t best_closeness = 4;
-	const char *best = NULL;
-
-	for (const struct config_key *row = table; row->name; row++) {
-		size_t c;
-
-		if ((row->flags & CONFIG_KEY_COMMENT) || !config_key_applies(row, family))
-			continue;
-		c = config_key_closeness(key, row->name);
-		if (c < best_closeness) {
-			best_closeness = c;
-			best = row->name;
-		}
-	}
-	return best;
-}
-
-/* The note for a key that belongs to pins of the other direction. */
-static const char *config_key_owner_note(const struct config_key *row)
-{
-	if ((row->applies & CONFIG_KINDS_INPUT) == row->applies)
-		return "only inputs have it";
-	return "only outputs have it";
 }
 
 /* Reports every key of GROUP that is not a row of TABLE applying to KIND's family of pins
@@ -290,43 +193,51 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 static int config_row_read(struct config_loader *ld, const config_setting_t *g, const char *ctx,
 			   const struct config_key *row, void *base)
 {
-	const char *text;
-	long long v = 0;
-	bool b = false;
-	int r, e = 0;
+	const config_setting_t *s = config_member(g, row->name);
+	char list[128];
+	long long v;
+	int r, e;
 
-	if (row->flags & CONFIG_KEY_BY_HAND)
-		return config_member(g, row->name) ? CONFIG_VALUE_SET : CONFIG_VALUE_ABSENT;
+	if (!s || (row->flags & CONFIG_KEY_BY_HAND))
+		return s ? CONFIG_VALUE_SET : CONFIG_VALUE_ABSENT;
 	switch (row->type) {
 	case CONFIG_KEY_INT:
 	case CONFIG_KEY_UINT:
 		r = config_key_int(ld, g, ctx, row->name, row->min, row->max, row->range, &v);
-		break;
-	case CONFIG_KEY_BOOL:
-		r = config_key_bool(ld, g, ctx, row->name, &b);
-		v = b;
-		break;
-	case CONFIG_KEY_ENUM:
-		r = config_key_enum(ld, g, ctx, row->name, row->words, &e);
-		v = e;
-		break;
-	case CONFIG_KEY_STRING:
-		r = config_key_string(ld, g, ctx, row->name, true, &text);
-		if (r == CONFIG_VALUE_SET) {
-			char **at = config_key_string_at(row, base);
-
-			free(*at);
-			*at = strdup(text);
-			if (!*at)
-				return -ENOMEM;
-		}
+		if (r == CONFIG_VALUE_SET)
+			config_key_set(row, base, v);
 		return r;
+	case CONFIG_KEY_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return config_result(config_loader_report(ld, s, "%s: %s must be true or false",
+								  ctx, row->name),
+					     CONFIG_VALUE_INVALID);
+		config_key_set(row, base, config_setting_get_bool(s));
+		return CONFIG_VALUE_SET;
+	case CONFIG_KEY_ENUM:
+		if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+		    config_enum_lookup(row->words, config_setting_get_string(s), &e)) {
+			config_key_set(row, base, e);
+			return CONFIG_VALUE_SET;
+		}
+		config_enum_list(row->words, list, sizeof(list));
+		return config_result(config_loader_report(ld, s, "%s: %s must be one of %s", ctx,
+							  row->name, list),
+				     CONFIG_VALUE_INVALID);
+	case CONFIG_KEY_STRING: {
+		char **at = config_key_string_at(row, base);
+		const char *text;
+
+		r = config_key_string(ld, g, ctx, row->name, true, &text);
+		if (r != CONFIG_VALUE_SET)
+			return r;
+		free(*at);
+		*at = strdup(text);
+		return *at ? r : -ENOMEM;
+	}
 	default:
 		return CONFIG_VALUE_ABSENT;
 	}
-	if (r == CONFIG_VALUE_SET)
-		config_key_set(row, base, v);
-	return r;
 }
 
 /* Reads ROW, runs its hook and fills in a string default. */
@@ -454,116 +365,13 @@ static int config_parse_brokers(struct config_loader *ld, const config_setting_t
 	return 0;
 }
 
-static int config_check_host(struct config_loader *ld, const config_setting_t *g, const char *ctx,
-			     const char *host, int found)
-{
-	bool clean = true;
-
-	if (found == CONFIG_VALUE_ABSENT)
-		return config_loader_report(ld, g, "%s: host is missing", ctx);
-	if (found != CONFIG_VALUE_SET)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)host; *p; p++)
-		clean = clean && *p > 0x20 && *p != 0x7f;
-	if (!clean)
-		return config_loader_report(ld, config_member(g, "host"),
-					    "%s: host must not contain spaces or control characters",
-					    ctx);
-	return 0;
-}
-
-static int config_check_client_id(struct config_loader *ld, const config_setting_t *s,
-				  const char *id)
-{
-	size_t len = strlen(id);
-
-	if (len > CONFIG_CLIENT_ID_MAX)
-		return config_loader_report(ld, s, "mqtt: client_id must be at most %d characters (is %zu)",
-					    CONFIG_CLIENT_ID_MAX, len);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)id[i];
-
-		if (c <= 0x20 || c >= 0x7f)
-			return config_loader_report(ld, s, "mqtt: client_id must be printable ASCII "
-							   "without spaces");
-	}
-	return 0;
-}
-
-static int config_check_base_topic(struct config_loader *ld, const config_setting_t *s,
-				   const char *topic)
-{
-	char quoted[CONFIG_QUOTE_MAX];
-
-	config_quote(quoted, sizeof(quoted), topic);
-	switch (config_topic_check(topic, false)) {
-	case CONFIG_TOPIC_OK:
-		return 0;
-	case CONFIG_TOPIC_UTF8:
-		return config_loader_report(ld, s, "mqtt: base_topic %s is not valid UTF-8", quoted);
-	case CONFIG_TOPIC_WILDCARD:
-		return config_loader_report(ld, s, "mqtt: base_topic %s must not contain '+' or '#' "
-						   "(MQTT wildcards)", quoted);
-	case CONFIG_TOPIC_CONTROL:
-		return config_loader_report(ld, s, "mqtt: base_topic %s must not contain control "
-						   "characters", quoted);
-	case CONFIG_TOPIC_DOLLAR:
-		return config_loader_report(ld, s, "mqtt: base_topic %s must not start with '$' "
-						   "(reserved for broker topics)", quoted);
-	case CONFIG_TOPIC_EMPTY_LEVEL:
-	default:
-		return config_loader_report(ld, s, "mqtt: base_topic %s must not have empty levels "
-						   "(no leading or trailing '/', no '//')", quoted);
-	}
-}
-
-/* Reads the first line of PATH into *OUT (a secret: a password). Messages say "CTX: ... WHAT
- * PATH ..." and never contain anything read from the file. */
 static int config_read_secret(struct config_loader *ld, const config_setting_t *where,
 			      const char *ctx, const char *what, const char *path, char **out)
 {
-	char quoted[CONFIG_QUOTE_MAX];
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *fp;
-	int r = 0;
+	char *message = NULL;
+	int r = config_secret_read(ctx, what, path, out, &message);
 
-	config_quote(quoted, sizeof(quoted), path);
-	fp = fopen(path, "re");
-	if (!fp && errno == ENOMEM)
-		return -ENOMEM;
-	if (!fp)
-		return config_loader_report(ld, where, "%s: cannot read %s %s: %s", ctx, what, quoted,
-					    strerror(errno));
-	errno = 0;
-	len = getline(&line, &cap, fp);
-	if (len < 0 && errno == ENOMEM) {
-		r = -ENOMEM;
-		goto free_line;
-	}
-	if (len < 0 && ferror(fp)) {
-		r = config_loader_report(ld, where, "%s: cannot read %s %s: %s", ctx, what, quoted,
-					 strerror(errno ? errno : EIO));
-		goto free_line;
-	}
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	if (len <= 0) {
-		r = config_loader_report(ld, where, "%s: %s %s is empty (the password is its first "
-						    "line)", ctx, what, quoted);
-		goto free_line;
-	}
-	*out = line;
-	line = NULL;
-
-free_line:
-	if (line) {
-		explicit_bzero(line, cap);
-		free(line);
-	}
-	fclose(fp);
-	return r;
+	return config_loader_take(ld, where, r, message);
 }
 
 /* Without password_file, the password may come from the systemd credential "mqtt-password"
@@ -589,31 +397,8 @@ static int config_read_credential(struct config_loader *ld, const config_setting
 }
 
 
-/* A file named by KEY in the mqtt.tls group must be readable (DIR: a directory) now, so that
- * --check catches a wrong path; its contents are checked by TLS at connect time. */
-static int config_check_tls_path(struct config_loader *ld, const config_setting_t *s,
-				 const char *key, bool dir, const char *value)
-{
-	char quoted[CONFIG_QUOTE_MAX];
-	struct stat st;
-
-	config_quote(quoted, sizeof(quoted), value);
-	if (stat(value, &st) < 0)
-		return config_loader_report(ld, s, "mqtt.tls: cannot read %s %s: %s", key, quoted,
-					    strerror(errno));
-	if (dir && !S_ISDIR(st.st_mode))
-		return config_loader_report(ld, s, "mqtt.tls: %s %s is not a directory", key, quoted);
-	if (!dir && S_ISDIR(st.st_mode))
-		return config_loader_report(ld, s, "mqtt.tls: %s %s is a directory, not a file", key,
-					    quoted);
-	if (access(value, R_OK | (dir ? X_OK : 0)) < 0)
-		return config_loader_report(ld, s, "mqtt.tls: cannot read %s %s: %s", key, quoted,
-					    strerror(errno));
-	return 0;
-}
-
 /* cert_file and key_file come together. */
-static int config_check_tls_pair(struct config_loader *ld, const config_setting_t *g)
+static int config_parse_tls_pair(struct config_loader *ld, const config_setting_t *g)
 {
 	if (config_member(g, "cert_file") && !config_member(g, "key_file"))
 		return config_loader_report(ld, config_member(g, "cert_file"),
@@ -640,7 +425,7 @@ static int config_parse_tls(struct config_loader *ld, const config_setting_t *mq
 	return config_group_read(ld, g, ctx, sizeof(ctx), config_tls_keys, t, NULL);
 }
 
-static int config_check_key_password(struct config_loader *ld, const config_setting_t *g,
+static int config_parse_key_password(struct config_loader *ld, const config_setting_t *g,
 				     struct config_tls *t)
 {
 	const config_setting_t *s = config_member(g, "key_password_file");
@@ -652,7 +437,7 @@ static int config_check_key_password(struct config_loader *ld, const config_sett
 }
 
 /* password_file needs username; without it, the password may come from a systemd credential. */
-static int config_check_password_file(struct config_loader *ld, const config_setting_t *g,
+static int config_parse_password_file(struct config_loader *ld, const config_setting_t *g,
 				      int found)
 {
 	struct config_mqtt *m = &ld->cfg->mqtt;
@@ -692,21 +477,32 @@ static int config_parse_reconnect_max(struct config_loader *ld, const config_set
 	return r < 0 ? r : 0;
 }
 
-static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *root)
+/* A top-level group (mqtt, discovery) by its ROW: one that is not a group is reported and read
+ * as absent, so that every key takes its default. */
+static int config_parse_top_group(struct config_loader *ld, const config_setting_t *root,
+				  const struct config_key *row)
 {
-	const config_setting_t *g = config_member(root, "mqtt");
-	struct config_mqtt *m = &ld->cfg->mqtt;
-	char ctx[] = "mqtt";
+	const config_setting_t *g = config_member(root, row->name);
+	char ctx[32];
 	int r;
 
+	snprintf(ctx, sizeof(ctx), "%s", row->name);
 	if (g && !config_setting_is_group(g)) {
-		r = config_loader_report(ld, g, "mqtt must be a group: mqtt = { brokers = ( { host = "
-						"\"...\"; } ); ... };");
+		r = config_loader_report(ld, g, "%s must be a group: %s", row->name, row->shape);
 		if (r < 0)
 			return r;
 		g = NULL;
 	}
-	r = config_group_read(ld, g, ctx, sizeof(ctx), config_mqtt_keys, m, NULL);
+	return config_group_read(ld, g, ctx, sizeof(ctx), row->sub, (char *)ld->cfg + row->offset,
+				 NULL);
+}
+
+static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *root)
+{
+	struct config_mqtt *m = &ld->cfg->mqtt;
+	int r;
+
+	r = config_parse_top_group(ld, root, config_key_find(config_top_keys, "mqtt"));
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < m->n_brokers; i++) {
@@ -730,7 +526,7 @@ static int config_parse_pin_name(struct config_loader *ld, const config_setting_
 	const config_setting_t *s = config_member(g, "name");
 	size_t self = ld->cfg->n_pins - 1;
 	struct config_pin_seen *seen = &ld->seen[self];
-	char quoted[CONFIG_QUOTE_MAX];
+	char *message = NULL;
 	const char *name;
 	int r;
 
@@ -739,35 +535,9 @@ static int config_parse_pin_name(struct config_loader *ld, const config_setting_
 		return config_loader_report(ld, g, "%s: name is missing", ctx);
 	if (r != CONFIG_VALUE_SET)
 		return r < 0 ? r : 0;
-	config_quote(quoted, sizeof(quoted), name);
-	switch (config_topic_check(name, true)) {
-	case CONFIG_TOPIC_OK:
-		break;
-	case CONFIG_TOPIC_EMPTY:
-		return config_loader_report(ld, s, "%s: name must not be empty", ctx);
-	case CONFIG_TOPIC_TOO_LONG:
-		return config_loader_report(ld, s, "%s: name must be at most %d bytes (is %zu)", ctx,
-					    CONFIG_NAME_MAX, strlen(name));
-	case CONFIG_TOPIC_UTF8:
-		return config_loader_report(ld, s, "%s: name %s is not valid UTF-8", ctx, quoted);
-	case CONFIG_TOPIC_WILDCARD:
-		return config_loader_report(ld, s, "%s: name %s must not contain '+' or '#' (MQTT "
-						   "wildcards)", ctx, quoted);
-	case CONFIG_TOPIC_SLASH:
-		return config_loader_report(ld, s, "%s: name %s must not contain '/' (it is one topic "
-						   "level)", ctx, quoted);
-	case CONFIG_TOPIC_CONTROL:
-		return config_loader_report(ld, s, "%s: name %s must not contain control characters",
-					    ctx, quoted);
-	case CONFIG_TOPIC_DOLLAR:
-	default:
-		return config_loader_report(ld, s, "%s: name %s must not start with '$' (reserved for "
-						   "broker topics)", ctx, quoted);
-	}
-	if (config_key_listed(config_reserved_names, name))
-		return config_loader_report(ld, s, "%s: name %s is reserved (it would collide with "
-						   "<base>/%s)", ctx, quoted, name);
-
+	r = config_check_pin_name(ctx, name, &message);
+	if (r != CONFIG_CHECK_OK)
+		return config_loader_take(ld, s, r, message);
 	pin->name = strdup(name);
 	if (!pin->name)
 		return -ENOMEM;
@@ -923,51 +693,6 @@ static int config_parse_bindings(struct config_loader *ld, const config_setting_
 		if (r < 0)
 			return r;
 	}
-	return 0;
-}
-
-/* Home Assistant's binary_sensor device classes are lowercase words joined by '_' ("door",
- * "garage_door"); the list grows with Home Assistant, so only the form is checked. */
-static int config_check_device_class(struct config_loader *ld, const config_setting_t *g,
-				     const char *ctx, const char *value)
-{
-	char quoted[CONFIG_QUOTE_MAX];
-	size_t len = strlen(value);
-
-	if (len <= 32 && strspn(value, "abcdefghijklmnopqrstuvwxyz_") == len)
-		return 0;
-	config_quote(quoted, sizeof(quoted), value);
-	return config_loader_report(ld, config_member(g, "device_class"),
-				    "%s: device_class %s must be a Home Assistant binary sensor class "
-				    "such as \"door\", \"window\" or \"motion\" (lowercase letters "
-				    "and '_')", ctx, quoted);
-}
-
-/* Presses shorter than the debounce period never reach us. */
-static int config_check_button_times(struct config_loader *ld, const config_setting_t *g,
-				     const char *ctx, const struct config_pin *pin)
-{
-	int r = 0;
-
-	if (pin->long_press_ms <= pin->debounce_ms)
-		r = config_loader_report(ld, g, "%s: long_press_ms (%u) must be longer than "
-						"debounce_ms (%u)", ctx, pin->long_press_ms,
-					 pin->debounce_ms);
-	if (r == 0 && pin->double_press_ms && pin->double_press_ms <= pin->debounce_ms)
-		r = config_loader_report(ld, g, "%s: double_press_ms (%u) must be longer than "
-						"debounce_ms (%u), or 0 to turn double presses off",
-					 ctx, pin->double_press_ms, pin->debounce_ms);
-	return r;
-}
-
-static int config_check_pulse(struct config_loader *ld, const config_setting_t *g,
-			      const char *ctx, const struct config_pin *pin)
-{
-	if (pin->pulse_ms && pin->power_on != CONFIG_POWER_ON_OFF)
-		return config_loader_report(ld, config_member(g, "pulse_ms"),
-					    "%s: pulse_ms cannot be combined with power_on = \"%s\" "
-					    "(a pulse output starts OFF)", ctx,
-					    pin->power_on == CONFIG_POWER_ON_ON ? "on" : "restore");
 	return 0;
 }
 
@@ -1192,36 +917,6 @@ static int config_parse_interlocks(struct config_loader *ld, const config_settin
 }
 
 
-static int config_parse_discovery(struct config_loader *ld, const config_setting_t *root)
-{
-	const config_setting_t *g = config_member(root, "discovery");
-	char ctx[] = "discovery";
-	int r;
-
-	if (g && !config_setting_is_group(g)) {
-		r = config_loader_report(ld, g, "discovery must be a group: discovery = { "
-						"homeassistant = true; };");
-		if (r < 0)
-			return r;
-		g = NULL;
-	}
-	return config_group_read(ld, g, ctx, sizeof(ctx), config_discovery_keys,
-				 &ld->cfg->discovery, NULL);
-}
-
-static int config_check_prefix(struct config_loader *ld, const config_setting_t *s,
-			       const char *prefix)
-{
-	char quoted[CONFIG_QUOTE_MAX];
-
-	if (config_topic_check(prefix, false) == CONFIG_TOPIC_OK)
-		return 0;
-	config_quote(quoted, sizeof(quoted), prefix);
-	return config_loader_report(ld, s, "discovery: prefix %s must be a valid topic: UTF-8, no "
-					   "'+' or '#', no control characters, not starting with "
-					   "'$', no empty levels", quoted);
-}
-
 /* ---- the hand-written part of each row (config_schema.h, enum config_hook) ---------------- */
 
 /* Runs ROW's hook after the generic reader found FOUND (enum config_value) in G. BASE is the
@@ -1230,10 +925,12 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 			   const config_setting_t *g, char *ctx, size_t ctx_size, void *base,
 			   int found)
 {
-	const config_setting_t *s = config_member(g, row->name);
+	const config_setting_t *s = config_member(g, row->name), *at = s;
 	const char *value = row->type == CONFIG_KEY_STRING ? config_key_string_get(row, base) : NULL;
 	bool set = found == CONFIG_VALUE_SET;
 	struct config_pin *pin = base;
+	int r = CONFIG_CHECK_OK;
+	char *message = NULL;
 
 	switch (row->hook) {
 	case CONFIG_HOOK_STATE_DIR:
@@ -1243,29 +940,38 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 	case CONFIG_HOOK_BROKERS:
 		return config_parse_brokers(ld, g);
 	case CONFIG_HOOK_CLIENT_ID:
-		return set ? config_check_client_id(ld, s, value) : 0;
+		if (set)
+			r = config_check_client_id(value, &message);
+		break;
 	case CONFIG_HOOK_PASSWORD_FILE:
-		return config_check_password_file(ld, g, found);
+		return config_parse_password_file(ld, g, found);
 	case CONFIG_HOOK_BASE_TOPIC:
-		return set ? config_check_base_topic(ld, s, value) : 0;
+		if (set)
+			r = config_check_base_topic(value, &message);
+		break;
 	case CONFIG_HOOK_RECONNECT_MAX:
 		return config_parse_reconnect_max(ld, g, row);
 	case CONFIG_HOOK_TLS:
 		return config_parse_tls(ld, g);
 	case CONFIG_HOOK_HOST:
-		return config_check_host(ld, g, ctx, value, found);
+		if (found == CONFIG_VALUE_ABSENT)
+			return config_loader_report(ld, g, "%s: host is missing", ctx);
+		if (set)
+			r = config_check_host(ctx, value, &message);
+		break;
 	case CONFIG_HOOK_TLS_FILE:
 	case CONFIG_HOOK_TLS_DIR:
-		return set ? config_check_tls_path(ld, s, row->name, row->hook == CONFIG_HOOK_TLS_DIR,
-						   value)
-			   : 0;
-	case CONFIG_HOOK_TLS_KEY_FILE: {
-		int r = set ? config_check_tls_path(ld, s, row->name, false, value) : 0;
-
-		return r < 0 ? r : config_check_tls_pair(ld, g);
-	}
+		if (set)
+			r = config_check_tls_path(row->name, row->hook == CONFIG_HOOK_TLS_DIR, value,
+						  &message);
+		break;
+	case CONFIG_HOOK_TLS_KEY_FILE:
+		if (set)
+			r = config_check_tls_path(row->name, false, value, &message);
+		r = config_loader_take(ld, s, r, message);
+		return r < 0 ? r : config_parse_tls_pair(ld, g);
 	case CONFIG_HOOK_KEY_PASSWORD_FILE:
-		return set ? config_check_key_password(ld, g, base) : 0;
+		return set ? config_parse_key_password(ld, g, base) : 0;
 	case CONFIG_HOOK_NAME:
 		return config_parse_pin_name(ld, g, pin, ctx, ctx_size);
 	case CONFIG_HOOK_LINE:
@@ -1275,22 +981,34 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 			pin->publish_state = pin->mode == CONFIG_INPUT_MODE_SWITCH;
 		return 0;
 	case CONFIG_HOOK_DEVICE_CLASS:
-		return set ? config_check_device_class(ld, g, ctx, value) : 0;
-	case CONFIG_HOOK_BUTTON_TIMES:
-		return config_check_button_times(ld, g, ctx, pin);
+		if (set)
+			r = config_check_device_class(ctx, value, &message);
+		break;
+	case CONFIG_HOOK_BUTTON_TIMES: /* both reported at the pin */
+		r = config_check_long_press(ctx, pin, &message);
+		r = config_loader_take(ld, g, r, message);
+		if (r < 0)
+			return r;
+		r = config_check_double_press(ctx, pin, &message);
+		at = g;
+		break;
 	case CONFIG_HOOK_BINDINGS:
 		return config_parse_bindings(ld, g, pin, ctx);
 	case CONFIG_HOOK_PULSE:
-		return config_check_pulse(ld, g, ctx, pin);
+		r = config_check_pulse(ctx, pin, &message);
+		break;
 	case CONFIG_HOOK_BINDING_OUTPUT:
 		return config_parse_binding_output(ld, g, ctx);
 	case CONFIG_HOOK_INTERLOCK_OUTPUTS:
 		return config_parse_interlock_outputs(ld, g, ctx);
 	case CONFIG_HOOK_PREFIX:
-		return set ? config_check_prefix(ld, s, value) : 0;
+		if (set)
+			r = config_check_prefix(value, &message);
+		break;
 	default: /* top-level groups and lists: config_parse(); offset: the line hook */
 		return 0;
 	}
+	return config_loader_take(ld, at, r, message);
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */
@@ -1363,7 +1081,7 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 	r = config_parse_interlocks(ld, root);
 	if (r < 0)
 		return r;
-	r = config_parse_discovery(ld, root);
+	r = config_parse_top_group(ld, root, config_key_find(config_top_keys, "discovery"));
 	if (r < 0)
 		return r;
 	return config_row_run(ld, root, ctx, sizeof(ctx), config_key_find(config_top_keys, "state_dir"),
@@ -1391,6 +1109,7 @@ static struct config *config_new(const char *path)
  * or -ENOMEM. */
 static int config_file_read(struct config_loader *ld, config_t *lc)
 {
+	char *message;
 	struct stat st;
 	FILE *fp;
 	int r;
@@ -1399,25 +1118,24 @@ static int config_file_read(struct config_loader *ld, config_t *lc)
 	if (!fp && errno == ENOMEM)
 		return -ENOMEM;
 	if (!fp) {
-		r = config_loader_report_at(ld, ld->path, 0, "cannot open: %s", strerror(errno));
+		r = config_loader_report(ld, NULL, "cannot open: %s", strerror(errno));
 		return r < 0 ? r : -EINVAL;
 	}
 	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-		r = config_loader_report_at(ld, ld->path, 0, "cannot open: %s", strerror(EISDIR));
+		r = config_loader_report(ld, NULL, "cannot open: %s", strerror(EISDIR));
 		goto close_file;
 	}
 	if (!config_read(lc, fp)) {
+		const char *text = config_error_text(lc);
+
 		if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
-			r = config_loader_report_at(ld, ld->path, 0, "cannot read: %s",
-						    config_error_text(lc) ? config_error_text(lc)
-									  : strerror(EIO));
+			r = config_loader_report(ld, NULL, "cannot read: %s", text ? text : strerror(EIO));
+		else if (!(message = strdup(text ? text : "syntax error")))
+			r = -ENOMEM;
 		else
-			r = config_loader_report_at(ld,
-						    config_error_file(lc) ? config_error_file(lc)
-									  : ld->path,
-						    config_error_line(lc), "%s",
-						    config_error_text(lc) ? config_error_text(lc)
-									  : "syntax error");
+			r = config_errors_add(ld->errors, config_error_file(lc) ? config_error_file(lc)
+									: ld->path,
+					      config_error_line(lc), message);
 		goto close_file;
 	}
 	fclose(fp);

@@ -3,6 +3,9 @@
  * are in config_schema.h). Plain data and small accessors: no libconfig here. */
 #include "config_schema.h"
 
+#include "config_text.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,9 +99,9 @@ static const struct config_enum_name config_tls_version_names[] = {
 #define ROW_STRING(n, off, ...)                                                                \
 	{ .name = n, .type = CONFIG_KEY_STRING, .offset = off, .inherit = CONFIG_NO_INHERIT,    \
 	  __VA_ARGS__ }
-/* a group read by its hook and printed generically */
-#define ROW_GROUP(n, h, ...)                                                                   \
-	{ .name = n, .type = CONFIG_KEY_GROUP, .hook = h, .flags = CONFIG_KEY_BY_HAND,          \
+/* a top-level group, read by config_parse() and printed generically */
+#define ROW_GROUP(n, ...)                                                                      \
+	{ .name = n, .type = CONFIG_KEY_GROUP, .flags = CONFIG_KEY_BY_HAND,                     \
 	  .inherit = CONFIG_NO_INHERIT, __VA_ARGS__ }
 /* a group or list read and printed by its hook */
 #define ROW_HAND(n, t, h, ...)                                                                 \
@@ -238,18 +241,18 @@ const struct config_key config_discovery_keys[] = {
 /* The top level: read in the order config.c's config_parse() needs (pins before interlocks),
  * printed in table order. */
 const struct config_key config_top_keys[] = {
-	ROW_GROUP("mqtt", CONFIG_HOOK_MQTT,
-		   .offset = CONFIG_FIELD(struct config, mqtt, struct config_mqtt),
-		   .sub = config_mqtt_keys),
+	ROW_GROUP("mqtt", .offset = CONFIG_FIELD(struct config, mqtt, struct config_mqtt),
+		  .sub = config_mqtt_keys,
+		  .shape = "mqtt = { brokers = ( { host = \"...\"; } ); ... };"),
 	ROW_HAND("inputs", CONFIG_KEY_LIST, CONFIG_HOOK_INPUTS, .sub = config_pin_keys),
 	ROW_HAND("outputs", CONFIG_KEY_LIST, CONFIG_HOOK_OUTPUTS, .sub = config_pin_keys),
 	ROW_HAND("interlocks", CONFIG_KEY_LIST, CONFIG_HOOK_INTERLOCKS,
 		   .sub = config_interlock_keys),
 	ROW_STRING("state_dir", CONFIG_FIELD(struct config, state_dir, char *),
 		   .def_string = "/var/lib/gpio2mqtt", .hook = CONFIG_HOOK_STATE_DIR),
-	ROW_GROUP("discovery", CONFIG_HOOK_DISCOVERY,
-		   .offset = CONFIG_FIELD(struct config, discovery, struct config_discovery),
-		   .sub = config_discovery_keys),
+	ROW_GROUP("discovery",
+		  .offset = CONFIG_FIELD(struct config, discovery, struct config_discovery),
+		  .sub = config_discovery_keys, .shape = "discovery = { homeassistant = true; };"),
 	ROW_END,
 };
 
@@ -342,6 +345,58 @@ const char *config_key_string_get(const struct config_key *row, const void *base
 	return value;
 }
 
+const char *config_key_suggest(const struct config_key *table, uint32_t family, const char *key)
+{
+	size_t best_closeness = 4;
+	const char *best = NULL;
+
+	for (const struct config_key *row = table; row->name; row++) {
+		size_t c;
+
+		if ((row->flags & CONFIG_KEY_COMMENT) || !config_key_applies(row, family))
+			continue;
+		c = config_key_closeness(key, row->name);
+		if (c < best_closeness) {
+			best_closeness = c;
+			best = row->name;
+		}
+	}
+	return best;
+}
+
+/* The note for a key that belongs to pins of the other direction. */
+const char *config_key_owner_note(const struct config_key *row)
+{
+	if ((row->applies & CONFIG_KINDS_INPUT) == row->applies)
+		return "only inputs have it";
+	return "only outputs have it";
+}
+
+bool config_enum_lookup(const struct config_enum_name *names, const char *word, int *value)
+{
+	for (; names->name; names++) {
+		if (strcmp(names->name, word) == 0) {
+			*value = names->value;
+			return true;
+		}
+	}
+	return false;
+}
+
+void config_enum_list(const struct config_enum_name *names, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; names->name && used < size; names++) {
+		int n = snprintf(buf + used, size - used, "%s\"%s\"", used ? ", " : "", names->name);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
 void config_keys_default(const struct config_key *table, void *base, const void *inherit_from)
 {
 	for (const struct config_key *row = table; row->name; row++) {
@@ -380,43 +435,41 @@ const char *config_drive_to_string(enum config_drive drive)
 
 /* ---- freeing ---------------------------------------------------------------------------- */
 
+/* Frees every STRING field of TABLE in BASE, wiping a SECRET one first. */
+static void config_keys_free(const struct config_key *table, void *base)
+{
+	for (const struct config_key *row = table; row->name; row++) {
+		char **at;
+
+		if (row->type != CONFIG_KEY_STRING)
+			continue;
+		at = config_key_string_at(row, base);
+		if (*at && (row->flags & CONFIG_KEY_SECRET))
+			explicit_bzero(*at, strlen(*at));
+		free(*at);
+		*at = NULL;
+	}
+}
+
 void config_free(struct config *cfg)
 {
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < cfg->mqtt.n_brokers; i++)
-		free(cfg->mqtt.brokers[i].host);
+		config_keys_free(config_broker_keys, &cfg->mqtt.brokers[i]);
 	free(cfg->mqtt.brokers);
-	free(cfg->mqtt.client_id);
-	free(cfg->mqtt.username);
-	free(cfg->mqtt.password_file);
-	if (cfg->mqtt.password) {
-		explicit_bzero(cfg->mqtt.password, strlen(cfg->mqtt.password));
-		free(cfg->mqtt.password);
-	}
-	free(cfg->mqtt.base_topic);
-	free(cfg->mqtt.tls.ca_file);
-	free(cfg->mqtt.tls.ca_path);
-	free(cfg->mqtt.tls.cert_file);
-	free(cfg->mqtt.tls.key_file);
-	free(cfg->mqtt.tls.key_password_file);
-	if (cfg->mqtt.tls.key_password) {
-		explicit_bzero(cfg->mqtt.tls.key_password, strlen(cfg->mqtt.tls.key_password));
-		free(cfg->mqtt.tls.key_password);
-	}
+	config_keys_free(config_mqtt_keys, &cfg->mqtt);
+	config_keys_free(config_tls_keys, &cfg->mqtt.tls);
 	for (size_t i = 0; i < cfg->n_pins; i++) {
-		free(cfg->pins[i].name);
-		free(cfg->pins[i].line.name);
-		free(cfg->pins[i].line.chip);
+		config_keys_free(config_pin_keys, &cfg->pins[i]);
 		free(cfg->pins[i].bindings);
-		free(cfg->pins[i].device_class);
 	}
 	free(cfg->pins);
 	for (size_t i = 0; i < cfg->n_interlocks; i++)
 		free(cfg->interlocks[i].outputs);
 	free(cfg->interlocks);
-	free(cfg->state_dir);
-	free(cfg->discovery.prefix);
+	config_keys_free(config_discovery_keys, &cfg->discovery);
+	config_keys_free(config_top_keys, cfg);
 	free(cfg->path);
 	free(cfg);
 }

@@ -93,13 +93,11 @@ enum config_key_flag {
 /* The hand-written part of a row (see the header comment). */
 enum config_hook {
 	CONFIG_HOOK_NONE,
-	/* top level */
-	CONFIG_HOOK_MQTT,
+	/* top level (mqtt and discovery are groups read by config_parse()) */
 	CONFIG_HOOK_INPUTS,
 	CONFIG_HOOK_OUTPUTS,
 	CONFIG_HOOK_INTERLOCKS,
 	CONFIG_HOOK_STATE_DIR,
-	CONFIG_HOOK_DISCOVERY,
 	/* mqtt */
 	CONFIG_HOOK_BROKERS,
 	CONFIG_HOOK_CLIENT_ID,
@@ -147,6 +145,7 @@ struct config_key {
 	uint32_t flags;
 	enum config_hook hook;
 	const struct config_key *sub; /* GROUP and LIST: the table of the group or of each element */
+	const char *shape; /* a top-level GROUP: how it is written, for "must be a group" */
 };
 
 /* The tables; each ends with a row whose name is NULL. */
@@ -182,5 +181,15 @@ void config_key_set(const struct config_key *row, void *base, long long value);
 char **config_key_string_at(const struct config_key *row, void *base);
 const char *config_key_string_get(const struct config_key *row, const void *base);
 
+/* The closest key to the unknown KEY among the rows applying to FAMILY, or NULL when none is
+ * close ("did you mean"). */
+const char *config_key_suggest(const struct config_key *table, uint32_t family, const char *key);
+/* The note for a key that belongs to pins of the other direction ("only inputs have it"). */
+const char *config_key_owner_note(const struct config_key *row);
+
+/* Sets *VALUE to WORD's value in NAMES; false when WORD is not one of them. */
+bool config_enum_lookup(const struct config_enum_name *names, const char *word, int *value);
+/* The words of NAMES for a message: "a", "b", "c". */
+void config_enum_list(const struct config_enum_name *names, char *buf, size_t size);
 /* The word of VALUE in NAMES, or "?". */
 const char *config_enum_to_string(const struct config_enum_name *names, int value);
