@@ -109,56 +109,67 @@ static const struct config_enum_name config_tls_version_names[] = {
 	  .inherit = CONFIG_NO_INHERIT, __VA_ARGS__ }
 #define ROW_END { .name = NULL }
 
+/* A broker is part of the connection (CONFIG_KEY_CONNECTION). */
 const struct config_key config_broker_keys[] = {
 	ROW_STRING("host", CONFIG_FIELD(struct config_broker, host, char *),
-		   .hook = CONFIG_HOOK_HOST),
+		   .flags = CONFIG_KEY_CONNECTION, .hook = CONFIG_HOOK_HOST),
 	/* 0: the default (8883 with TLS, else 1883), set once TLS is known */
-	ROW_INT("port", CONFIG_FIELD(struct config_broker, port, int), 1, 65535, 0),
+	ROW_INT("port", CONFIG_FIELD(struct config_broker, port, int), 1, 65535, 0,
+		.flags = CONFIG_KEY_CONNECTION),
 	ROW_END,
 };
 
+/* Every mqtt.tls key is part of the connection. */
+#define CONN CONFIG_KEY_CONNECTION
 const struct config_key config_tls_keys[] = {
-	ROW_STRING("ca_file", TLS(ca_file, char *), .hook = CONFIG_HOOK_TLS_FILE),
-	ROW_STRING("ca_path", TLS(ca_path, char *), .hook = CONFIG_HOOK_TLS_DIR),
-	ROW_STRING("cert_file", TLS(cert_file, char *), .hook = CONFIG_HOOK_TLS_FILE),
-	ROW_STRING("key_file", TLS(key_file, char *), .hook = CONFIG_HOOK_TLS_KEY_FILE),
-	ROW_STRING("key_password_file", TLS(key_password_file, char *),
+	ROW_STRING("ca_file", TLS(ca_file, char *), .flags = CONN, .hook = CONFIG_HOOK_TLS_FILE),
+	ROW_STRING("ca_path", TLS(ca_path, char *), .flags = CONN, .hook = CONFIG_HOOK_TLS_DIR),
+	ROW_STRING("cert_file", TLS(cert_file, char *), .flags = CONN, .hook = CONFIG_HOOK_TLS_FILE),
+	ROW_STRING("key_file", TLS(key_file, char *), .flags = CONN,
+		   .hook = CONFIG_HOOK_TLS_KEY_FILE),
+	ROW_STRING("key_password_file", TLS(key_password_file, char *), .flags = CONN,
 		   .hook = CONFIG_HOOK_KEY_PASSWORD_FILE),
 	ROW_STRING("key_password", TLS(key_password, char *),
-		   .flags = CONFIG_KEY_COMMENT | CONFIG_KEY_SECRET),
+		   .flags = CONFIG_KEY_COMMENT | CONFIG_KEY_SECRET | CONN),
 	ROW_ENUM("min_version", CONFIG_ENUM_FIELD(struct config_tls, min_version),
-		 config_tls_version_names, CONFIG_TLS_V1_2),
-	ROW_BOOL("insecure_skip_verify", TLS(insecure_skip_verify, bool), false),
+		 config_tls_version_names, CONFIG_TLS_V1_2, .flags = CONN),
+	ROW_BOOL("insecure_skip_verify", TLS(insecure_skip_verify, bool), false, .flags = CONN),
 	ROW_END,
 };
 
+/* Rows with CONN make the connection: changed on reload, the client reconnects. */
 const struct config_key config_mqtt_keys[] = {
 	ROW_HAND("brokers", CONFIG_KEY_LIST, CONFIG_HOOK_BROKERS, .sub = config_broker_keys),
-	ROW_STRING("client_id", MQTT(client_id, char *), .hook = CONFIG_HOOK_CLIENT_ID),
-	ROW_STRING("username", MQTT(username, char *)),
-	ROW_STRING("password_file", MQTT(password_file, char *), .hook = CONFIG_HOOK_PASSWORD_FILE),
+	ROW_STRING("client_id", MQTT(client_id, char *), .flags = CONN,
+		   .hook = CONFIG_HOOK_CLIENT_ID),
+	ROW_STRING("username", MQTT(username, char *), .flags = CONN),
+	ROW_STRING("password_file", MQTT(password_file, char *), .flags = CONN,
+		   .hook = CONFIG_HOOK_PASSWORD_FILE),
 	ROW_STRING("password", MQTT(password, char *),
-		   .flags = CONFIG_KEY_COMMENT | CONFIG_KEY_SECRET),
+		   .flags = CONFIG_KEY_COMMENT | CONFIG_KEY_SECRET | CONN),
 	ROW_BOOL("password_from_credential", MQTT(password_from_credential, bool), false,
-		 .flags = CONFIG_KEY_COMMENT),
+		 .flags = CONFIG_KEY_COMMENT | CONN),
 	ROW_ENUM("protocol", CONFIG_ENUM_FIELD(struct config_mqtt, protocol), config_protocol_names,
-		 CONFIG_PROTOCOL_V5),
-	ROW_INT("keepalive", MQTT(keepalive, int), 5, 3600, 60),
-	ROW_STRING("base_topic", MQTT(base_topic, char *), .hook = CONFIG_HOOK_BASE_TOPIC),
+		 CONFIG_PROTOCOL_V5, .flags = CONN),
+	ROW_INT("keepalive", MQTT(keepalive, int), 5, 3600, 60, .flags = CONN),
+	/* the Last Will's topic */
+	ROW_STRING("base_topic", MQTT(base_topic, char *), .flags = CONN,
+		   .hook = CONFIG_HOOK_BASE_TOPIC),
 	ROW_INT("qos", MQTT(qos, int), 0, 2, 1, .range = "0, 1 or 2"),
 	ROW_BOOL("retain", MQTT(retain, bool), true),
 	ROW_BOOL("accept_retained_commands", MQTT(accept_retained_commands, bool), false),
-	ROW_INT("reconnect_min_ms", MQTT(reconnect_min_ms, int), 100, 60000, 500),
+	ROW_INT("reconnect_min_ms", MQTT(reconnect_min_ms, int), 100, 60000, 500, .flags = CONN),
 	/* the minimum is reconnect_min_ms: read by the hook */
 	ROW_INT("reconnect_max_ms", MQTT(reconnect_max_ms, int), 100, 600000, 30000,
-		.flags = CONFIG_KEY_BY_HAND, .hook = CONFIG_HOOK_RECONNECT_MAX),
-	ROW_INT("offline_events", MQTT(offline_events, int), 0, 100000, 100),
+		.flags = CONFIG_KEY_BY_HAND | CONN, .hook = CONFIG_HOOK_RECONNECT_MAX),
+	ROW_INT("offline_events", MQTT(offline_events, int), 0, 100000, 100, .flags = CONN),
 	ROW_INT("health_interval_s", MQTT(health_interval_s, int), 0, 86400, 60,
 		.range = "between 0 (no periodic health) and 86400"),
 	ROW_HAND("tls", CONFIG_KEY_GROUP, CONFIG_HOOK_TLS, .offset = MQTT(tls, struct config_tls),
-		   .sub = config_tls_keys),
+		 .sub = config_tls_keys),
 	ROW_END,
 };
+#undef CONN
 
 const struct config_key config_binding_keys[] = {
 	ROW_ENUM("action", CONFIG_ENUM_FIELD(struct config_binding, action), config_action_names,
@@ -183,11 +194,12 @@ const struct config_key config_pin_keys[] = {
 	ROW_STRING("chip", PIN(line.chip, char *), .flags = CONFIG_KEY_BY_HAND),
 	ROW_UINT("offset", PIN(line.offset, unsigned int), 0, 65535, 0,
 		 .flags = CONFIG_KEY_BY_HAND | CONFIG_KEY_DUMP_BY_HAND, .hook = CONFIG_HOOK_OFFSET),
+	/* REQUEST: part of the line request (config_pin_request_equal) */
 	ROW_ENUM("bias", CONFIG_ENUM_FIELD(struct config_pin, bias), config_bias_names,
-		 CONFIG_BIAS_AS_IS),
-	ROW_BOOL("active_low", PIN(active_low, bool), false),
+		 CONFIG_BIAS_AS_IS, .flags = CONFIG_KEY_REQUEST),
+	ROW_BOOL("active_low", PIN(active_low, bool), false, .flags = CONFIG_KEY_REQUEST),
 	ROW_UINT("debounce_ms", PIN(debounce_ms, unsigned int), 0, 10000, 0,
-		 .applies = CONFIG_KINDS_INPUT),
+		 .applies = CONFIG_KINDS_INPUT, .flags = CONFIG_KEY_REQUEST),
 	ROW_ENUM("mode", CONFIG_ENUM_FIELD(struct config_pin, mode), config_mode_names,
 		 CONFIG_INPUT_MODE_SWITCH, .applies = CONFIG_KINDS_INPUT),
 	/* default: true for switches, false for buttons (the hook) */
@@ -202,7 +214,7 @@ const struct config_key config_pin_keys[] = {
 	ROW_HAND("bindings", CONFIG_KEY_LIST, CONFIG_HOOK_BINDINGS, .applies = CONFIG_KINDS_INPUT,
 		   .sub = config_binding_keys),
 	ROW_ENUM("drive", CONFIG_ENUM_FIELD(struct config_pin, drive), config_drive_names,
-		 CONFIG_DRIVE_PUSH_PULL, .applies = CONFIG_KINDS_OUTPUT),
+		 CONFIG_DRIVE_PUSH_PULL, .applies = CONFIG_KINDS_OUTPUT, .flags = CONFIG_KEY_REQUEST),
 	ROW_ENUM("power_on", CONFIG_ENUM_FIELD(struct config_pin, power_on), config_power_on_names,
 		 CONFIG_POWER_ON_OFF, .applies = CONFIG_KINDS_OUTPUT),
 	ROW_ENUM("on_exit", CONFIG_ENUM_FIELD(struct config_pin, on_exit), config_on_exit_names,
@@ -482,6 +494,24 @@ static bool config_str_equal(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Whether A and B agree on every row of TABLE that has FLAG and applies to KIND. */
+static bool config_keys_equal(const struct config_key *table, const void *a, const void *b,
+			      uint32_t flag, uint32_t kind)
+{
+	for (const struct config_key *row = table; row->name; row++) {
+		if (!(row->flags & flag) || !config_key_applies(row, kind))
+			continue;
+		if (row->type == CONFIG_KEY_STRING) {
+			if (!config_str_equal(config_key_string_get(row, a),
+					      config_key_string_get(row, b)))
+				return false;
+		} else if (config_key_get(row, a) != config_key_get(row, b)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool config_pin_line_equal(const struct config_pin *a, const struct config_pin *b)
 {
 	if (a->line.chip || b->line.chip)
@@ -492,40 +522,20 @@ bool config_pin_line_equal(const struct config_pin *a, const struct config_pin *
 
 bool config_pin_request_equal(const struct config_pin *a, const struct config_pin *b)
 {
-	if (!config_pin_line_equal(a, b) || a->direction != b->direction || a->bias != b->bias ||
-	    a->active_low != b->active_low)
-		return false;
-	if (a->direction == CONFIG_DIRECTION_INPUT)
-		return a->debounce_ms == b->debounce_ms;
-	return a->drive == b->drive;
+	return config_pin_line_equal(a, b) && a->direction == b->direction &&
+	       config_keys_equal(config_pin_keys, a, b, CONFIG_KEY_REQUEST, config_pin_kind(a));
 }
 
 bool config_mqtt_connection_equal(const struct config_mqtt *a, const struct config_mqtt *b)
 {
-	const struct config_tls *s = &a->tls, *t = &b->tls;
-
-	if (a->n_brokers != b->n_brokers)
+	if (a->n_brokers != b->n_brokers || a->tls.enabled != b->tls.enabled)
 		return false;
 	for (size_t i = 0; i < a->n_brokers; i++) {
-		if (!config_str_equal(a->brokers[i].host, b->brokers[i].host) ||
-		    a->brokers[i].port != b->brokers[i].port)
+		if (!config_keys_equal(config_broker_keys, &a->brokers[i], &b->brokers[i],
+				       CONFIG_KEY_CONNECTION, CONFIG_KINDS_ANY))
 			return false;
 	}
-	return config_str_equal(a->client_id, b->client_id) &&
-	       config_str_equal(a->username, b->username) &&
-	       config_str_equal(a->password_file, b->password_file) &&
-	       config_str_equal(a->password, b->password) &&
-	       a->password_from_credential == b->password_from_credential &&
-	       a->protocol == b->protocol && a->keepalive == b->keepalive &&
-	       config_str_equal(a->base_topic, b->base_topic) &&
-	       a->reconnect_min_ms == b->reconnect_min_ms &&
-	       a->reconnect_max_ms == b->reconnect_max_ms &&
-	       a->offline_events == b->offline_events && s->enabled == t->enabled &&
-	       config_str_equal(s->ca_file, t->ca_file) && config_str_equal(s->ca_path, t->ca_path) &&
-	       config_str_equal(s->cert_file, t->cert_file) &&
-	       config_str_equal(s->key_file, t->key_file) &&
-	       config_str_equal(s->key_password_file, t->key_password_file) &&
-	       config_str_equal(s->key_password, t->key_password) &&
-	       s->min_version == t->min_version &&
-	       s->insecure_skip_verify == t->insecure_skip_verify;
+	return config_keys_equal(config_mqtt_keys, a, b, CONFIG_KEY_CONNECTION, CONFIG_KINDS_ANY) &&
+	       config_keys_equal(config_tls_keys, &a->tls, &b->tls, CONFIG_KEY_CONNECTION,
+				 CONFIG_KINDS_ANY);
 }

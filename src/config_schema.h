@@ -35,9 +35,9 @@
  *      relation to another key): add a CONFIG_HOOK_ value, its case in config_hook_run()
  *      (config.c), and its case in config_dump_hook() (config_dump.c) if it is not printed like
  *      its type;
- *   4. free a string field in config_free(), compare it in config_mqtt_connection_equal() when
- *      it is part of the connection, and regenerate the golden dumps
- *      (GOLDEN_UPDATE=1 meson test config-dump) and review their diff.
+ *   4. regenerate the golden dumps (GOLDEN_UPDATE=1 meson test config-dump) and review their
+ *      diff. Freeing (config_free) and the reload comparisons (CONFIG_KEY_REQUEST,
+ *      CONFIG_KEY_CONNECTION) follow from the row.
  * A new pin kind adds its CONFIG_KIND_ bit, its rows to config_pin_keys (applies = its bit) and
  * its case in config_pin_kind(). */
 
@@ -88,6 +88,12 @@ enum config_key_flag {
 	CONFIG_KEY_NAMES_GROUP = 1u << 3,
 	/* Printed by the row's hook in config_dump.c. */
 	CONFIG_KEY_DUMP_BY_HAND = 1u << 4,
+	/* Part of a GPIO line's request: changed on reload, the line is requested again
+	 * (config_pin_request_equal). */
+	CONFIG_KEY_REQUEST = 1u << 5,
+	/* Part of the MQTT connection: changed on reload, the client reconnects
+	 * (config_mqtt_connection_equal). */
+	CONFIG_KEY_CONNECTION = 1u << 6,
 };
 
 /* The hand-written part of a row (see the header comment). */
