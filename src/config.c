@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONFIG_OFFSET_MAX 65535
 #define CONFIG_CTX_MAX 96   /* "output '" + a name of CONFIG_NAME_MAX bytes + "'" */
 
 /* What reading one optional key found; negative errno when memory ran out. */
@@ -316,7 +315,6 @@ static int config_group_read(struct config_loader *ld, const config_setting_t *g
 	return 0;
 }
 
-
 /* ---- mqtt ------------------------------------------------------------------------------- */
 
 static int config_parse_broker(struct config_loader *ld, const config_setting_t *g, unsigned int i)
@@ -395,7 +393,6 @@ static int config_read_credential(struct config_loader *ld, const config_setting
 	free(path);
 	return r;
 }
-
 
 /* cert_file and key_file come together. */
 static int config_parse_tls_pair(struct config_loader *ld, const config_setting_t *g)
@@ -577,7 +574,8 @@ static int config_parse_pin_line(struct config_loader *ld, const config_setting_
 	if (r < 0)
 		return r;
 	valid = valid && r != CONFIG_VALUE_INVALID;
-	r = config_key_int(ld, g, ctx, "offset", 0, CONFIG_OFFSET_MAX, NULL, &offset);
+	r = config_key_int(ld, g, ctx, "offset", 0, config_key_find(config_pin_keys, "offset")->max,
+			   NULL, &offset);
 	if (r < 0)
 		return r;
 	valid = valid && r != CONFIG_VALUE_INVALID;
@@ -628,7 +626,6 @@ static int config_parse_pin_line(struct config_loader *ld, const config_setting_
 	seen->line_line = (int)config_setting_source_line(at);
 	return 0;
 }
-
 
 static int config_parse_binding(struct config_loader *ld, const config_setting_t *g,
 				struct config_pin *pin, const char *ctx, unsigned int index)
@@ -813,7 +810,6 @@ static int config_bindings_resolve(struct config_loader *ld)
 	return 0;
 }
 
-
 /* The outputs of an interlock group: at least two, each in one group only, at most one of
  * them with power_on = "on". */
 static int config_parse_interlock_outputs(struct config_loader *ld, const config_setting_t *g,
@@ -915,7 +911,6 @@ static int config_parse_interlocks(struct config_loader *ld, const config_settin
 	}
 	return 0;
 }
-
 
 /* ---- the hand-written part of each row (config_schema.h, enum config_hook) ---------------- */
 

@@ -486,7 +486,6 @@ void config_free(struct config *cfg)
 	free(cfg);
 }
 
-
 /* ---- comparing (reload) ----------------------------------------------------------------- */
 
 static bool config_str_equal(const char *a, const char *b)

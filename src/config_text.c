@@ -183,7 +183,6 @@ size_t config_key_closeness(const char *key, const char *candidate)
 	return 4;
 }
 
-
 /* ---- defaults from the hostname --------------------------------------------------------- */
 
 /* The hostname up to its first '.', with every byte that is not printable ASCII or is '+', '#'
