@@ -24,13 +24,19 @@
  *   hook     the hand-written part, run by config.c right after the row is read (the semantic
  *            checks: names, lines, bindings, interlocks, secrets, TLS files) and used by
  *            config_dump.c for rows it cannot print generically. CONFIG_HOOK_NONE for plain keys.
+ *   sub      a GROUP or LIST row: the table of the group, or of each element
+ *   shape    a top-level GROUP: how it is written, for "KEY must be a group: SHAPE"
  * Rows are read in table order, and printed in table order: the order is part of the format
  * (errors on one line come out in reading order; the golden dumps follow it).
  *
  * Adding a key:
  *   1. add the field to its struct in config.h (with its meaning and default in a comment);
  *   2. add one row to the group's table in config_schema.c (type, field, range or words,
- *      default, applies);
+ *      default, applies), e.g. for a (made-up) pin key of outputs only:
+ *        ROW_UINT("hold_ms", PIN(hold_ms, unsigned int), 0, 60000, 0,
+ *                 .applies = CONFIG_KINDS_OUTPUT),
+ *      and CONFIG_KEY_REQUEST / CONFIG_KEY_CONNECTION in .flags when a change on reload must
+ *      re-request the line / reconnect;
  *   3. only when the key needs more than a type and range check (a file that must exist, a
  *      relation to another key): add a CONFIG_HOOK_ value, its case in config_hook_run()
  *      (config.c), and its case in config_dump_hook() (config_dump.c) if it is not printed like
@@ -39,7 +45,9 @@
  *      diff. Freeing (config_free) and the reload comparisons (CONFIG_KEY_REQUEST,
  *      CONFIG_KEY_CONNECTION) follow from the row.
  * A new pin kind adds its CONFIG_KIND_ bit, its rows to config_pin_keys (applies = its bit) and
- * its case in config_pin_kind(). */
+ * its case in config_pin_kind(). Two messages know today's kinds and grow with a new one: "KEY
+ * applies only to mode = ..." (config_group_read) and "only inputs have it"
+ * (config_key_owner_note). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,7 +69,8 @@ enum config_key_type {
 	CONFIG_KEY_ENUM,    /* an enum, one of the row's words */
 	CONFIG_KEY_STRING,  /* char *, a non-empty string; NULL when not set */
 	CONFIG_KEY_PIN_REF, /* size_t, an index into config.pins written as the pin's name */
-	CONFIG_KEY_GROUP,   /* a group of its own: read and printed by the row's hook */
+	CONFIG_KEY_GROUP,   /* a group of its own (sub): read by its hook or config_parse(),
+			     * printed from sub unless DUMP_BY_HAND */
 	CONFIG_KEY_LIST,    /* a list or array: read and printed by the row's hook */
 };
 
