@@ -139,6 +139,10 @@ const struct config_key config_tls_keys[] = {
 
 /* Rows with CONN make the connection: changed on reload, the client reconnects. */
 const struct config_key config_mqtt_keys[] = {
+	/* first, as before the tables (messages on one line keep their order); it decides the
+	 * brokers' default port */
+	ROW_HAND("tls", CONFIG_KEY_GROUP, CONFIG_HOOK_TLS, .offset = MQTT(tls, struct config_tls),
+		 .sub = config_tls_keys),
 	ROW_HAND("brokers", CONFIG_KEY_LIST, CONFIG_HOOK_BROKERS, .sub = config_broker_keys),
 	ROW_STRING("client_id", MQTT(client_id, char *), .flags = CONN,
 		   .hook = CONFIG_HOOK_CLIENT_ID),
@@ -165,8 +169,6 @@ const struct config_key config_mqtt_keys[] = {
 	ROW_INT("offline_events", MQTT(offline_events, int), 0, 100000, 100, .flags = CONN),
 	ROW_INT("health_interval_s", MQTT(health_interval_s, int), 0, 86400, 60,
 		.range = "between 0 (no periodic health) and 86400"),
-	ROW_HAND("tls", CONFIG_KEY_GROUP, CONFIG_HOOK_TLS, .offset = MQTT(tls, struct config_tls),
-		 .sub = config_tls_keys),
 	ROW_END,
 };
 #undef CONN
@@ -219,11 +221,11 @@ const struct config_key config_pin_keys[] = {
 		 CONFIG_POWER_ON_OFF, .applies = CONFIG_KINDS_OUTPUT),
 	ROW_ENUM("on_exit", CONFIG_ENUM_FIELD(struct config_pin, on_exit), config_on_exit_names,
 		 CONFIG_ON_EXIT_KEEP, .applies = CONFIG_KINDS_OUTPUT),
-	ROW_ENUM("component", CONFIG_ENUM_FIELD(struct config_pin, component),
-		 config_component_names, CONFIG_COMPONENT_SWITCH, .applies = CONFIG_KINDS_OUTPUT),
 	/* after power_on: the hook checks the two together */
 	ROW_UINT("pulse_ms", PIN(pulse_ms, unsigned int), 0, 86400000, 0,
 		 .applies = CONFIG_KINDS_OUTPUT, .hook = CONFIG_HOOK_PULSE),
+	ROW_ENUM("component", CONFIG_ENUM_FIELD(struct config_pin, component),
+		 config_component_names, CONFIG_COMPONENT_SWITCH, .applies = CONFIG_KINDS_OUTPUT),
 	{ .name = "accept_retained", .type = CONFIG_KEY_BOOL, .offset = PIN(accept_retained, bool),
 	  .inherit = MQTT(accept_retained_commands, bool) },
 	ROW_ENUM("payload", CONFIG_ENUM_FIELD(struct config_pin, payload), config_payload_names,
