@@ -3,7 +3,14 @@
 
 /* The configuration as plain structs. libconfig is used only in config.c; nothing outside it sees
  * a config_t. config_load() validates everything and fills in every default, so the rest of the
- * daemon never checks a value again. */
+ * daemon never checks a value again.
+ *
+ * The files: config.c reads (libconfig, one generic reader over the key tables, and the
+ * hand-written checks that need the file: names, lines, bindings, interlocks, secrets);
+ * config_schema.[ch] holds the key tables (one row per key: type, field, range, words, default,
+ * the pin kinds it applies to; how to add a key is there); config_check.[ch] the semantic checks
+ * of single values; config_text.[ch] UTF-8, topics, quoting and the error list; config_dump.c
+ * prints a configuration (--check -v) from the same tables. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -223,16 +230,22 @@ int config_summary(const struct config *cfg, char *buf, size_t size);
 /* Reload (SIGHUP): what changed between two loaded configurations. */
 /* The same line: the same line name, or the same chip and offset. */
 bool config_pin_line_equal(const struct config_pin *a, const struct config_pin *b);
-/* The same line requested the same way: direction, bias, active_low, and debounce_ms (inputs)
- * or drive (outputs). The level an output is requested with is not compared. */
+/* The same line requested the same way: config_pin_line_equal(), and the same direction, bias,
+ * active_low, and debounce_ms (inputs) or drive (outputs). The level an output is requested
+ * with is not compared, nor anything that is not part of the kernel's line request (mode,
+ * timings, payloads). On reload, gpio.c can keep a pin's request when this is true for the old
+ * and the new pin (its own gpio_settings_same() is the same test without the line, for pins
+ * already matched by line). */
 bool config_pin_request_equal(const struct config_pin *a, const struct config_pin *b);
 /* Everything the MQTT connection is made of (brokers, client id, credentials, protocol,
  * keepalive, backoff, TLS, offline_events, base_topic): equal means no reconnect is needed. */
 bool config_mqtt_connection_equal(const struct config_mqtt *a, const struct config_mqtt *b);
 
-/* The fully resolved configuration in a stable libconfig-like form, every key with its default
- * filled in and secrets shown as "<hidden>" (gpio2mqtt --check -v; golden files in
- * tests/unit/golden). */
+/* The fully resolved configuration as a configuration file (gpio2mqtt --check -v; config_dump.c,
+ * golden files in tests/unit/golden): every key that is set or applies to the pin's kind, with
+ * its default filled in, in the order of the key tables (config_schema.h); optional strings that
+ * are not set are left out, and secrets appear only in comments, as "<hidden>". Fed back to
+ * config_load() it gives the same configuration and the same dump. */
 void config_dump(const struct config *cfg, FILE *out);
 
 const char *config_bias_to_string(enum config_bias bias);

@@ -778,6 +778,93 @@ static void test_reload_compare(void)
 	config_free(b);
 }
 
+/* Each part of a line request, and each part of the MQTT connection, on its own: a change of
+ * one makes the two unequal; what is not part of it does not. */
+static void test_reload_compare_each(void)
+{
+	struct config *full = load_good("config/good/full.conf");
+	struct config *a = load_good("config/good/tls.conf");
+	struct config *b = load_good("config/good/tls.conf");
+	struct config_mqtt m, own;
+	struct config_pin p, q;
+	char other[] = "other";
+
+	if (!full || !a || !b || full->n_inputs == 0 || full->n_outputs == 0) {
+		tap_ok(false, "full.conf and tls.conf load");
+		config_free(full);
+		config_free(a);
+		config_free(b);
+		return;
+	}
+	p = full->pins[0];
+#define REQUEST(field, value, same, what)                                                     \
+	do {                                                                                   \
+		q = p;                                                                         \
+		q.field = value;                                                               \
+		tap_ok(config_pin_request_equal(&p, &q) == (same), "request: %s", what);       \
+	} while (0)
+	REQUEST(bias, p.bias == CONFIG_BIAS_PULL_UP ? CONFIG_BIAS_AS_IS : CONFIG_BIAS_PULL_UP,
+		false, "another bias");
+	REQUEST(active_low, !p.active_low, false, "another active_low");
+	REQUEST(direction, CONFIG_DIRECTION_OUTPUT, false, "another direction");
+	REQUEST(debounce_ms, p.debounce_ms + 1, p.direction != CONFIG_DIRECTION_INPUT,
+		"another debounce_ms (inputs only)");
+	REQUEST(long_press_ms, p.long_press_ms + 1, true, "long_press_ms is not requested");
+	REQUEST(mode, p.mode == CONFIG_INPUT_MODE_BUTTON ? CONFIG_INPUT_MODE_SWITCH
+							 : CONFIG_INPUT_MODE_BUTTON,
+		true, "mode is not requested");
+	REQUEST(payload, CONFIG_PAYLOAD_JSON, true, "payload is not requested");
+	p = full->pins[full->n_inputs];
+	REQUEST(drive, CONFIG_DRIVE_OPEN_DRAIN, false, "another drive (outputs)");
+	REQUEST(power_on, CONFIG_POWER_ON_RESTORE, true, "power_on is not requested");
+	REQUEST(pulse_ms, 100, true, "pulse_ms is not requested");
+#undef REQUEST
+
+	m = a->mqtt;
+	own = b->mqtt;
+#define CONNECTION(field, value, same, what)                                                  \
+	do {                                                                                   \
+		b->mqtt = m;                                                                   \
+		b->mqtt.field = value;                                                         \
+		tap_ok(config_mqtt_connection_equal(&a->mqtt, &b->mqtt) == (same),             \
+		       "connection: %s", what);                                                \
+	} while (0)
+	CONNECTION(client_id, other, false, "another client_id");
+	CONNECTION(username, other, false, "another username");
+	CONNECTION(password_file, other, false, "another password_file");
+	CONNECTION(password, other, false, "another password");
+	CONNECTION(password_from_credential, !m.password_from_credential, false,
+		   "password from a credential");
+	CONNECTION(protocol, CONFIG_PROTOCOL_V311, m.protocol == CONFIG_PROTOCOL_V311,
+		   "another protocol");
+	CONNECTION(base_topic, other, false, "another base_topic (the Last Will)");
+	CONNECTION(reconnect_min_ms, m.reconnect_min_ms + 1, false, "another reconnect_min_ms");
+	CONNECTION(reconnect_max_ms, m.reconnect_max_ms + 1, false, "another reconnect_max_ms");
+	CONNECTION(offline_events, m.offline_events + 1, false, "another offline_events");
+	CONNECTION(tls.enabled, !m.tls.enabled, false, "TLS on or off");
+	CONNECTION(tls.ca_file, other, false, "another ca_file");
+	CONNECTION(tls.ca_path, other, false, "another ca_path");
+	CONNECTION(tls.cert_file, other, false, "another cert_file");
+	CONNECTION(tls.key_file, other, false, "another key_file");
+	CONNECTION(tls.key_password_file, other, false, "another key_password_file");
+	CONNECTION(tls.key_password, other, false, "another key password");
+	CONNECTION(tls.min_version, CONFIG_TLS_V1_3, m.tls.min_version == CONFIG_TLS_V1_3,
+		   "another min_version");
+	CONNECTION(tls.insecure_skip_verify, !m.tls.insecure_skip_verify, false,
+		   "insecure_skip_verify");
+	CONNECTION(qos, m.qos ? 0 : 1, true, "qos needs no reconnect");
+	CONNECTION(retain, !m.retain, true, "retain needs no reconnect");
+	CONNECTION(accept_retained_commands, !m.accept_retained_commands, true,
+		   "accept_retained_commands needs no reconnect");
+	CONNECTION(health_interval_s, m.health_interval_s + 1, true,
+		   "health_interval_s needs no reconnect");
+#undef CONNECTION
+	b->mqtt = own; /* the fields above point into a or at OTHER */
+	config_free(full);
+	config_free(a);
+	config_free(b);
+}
+
 int main(void)
 {
 	if (chdir(TEST_DATA_DIR) != 0) {
@@ -801,5 +888,6 @@ int main(void)
 	test_summary();
 	test_to_string();
 	test_reload_compare();
+	test_reload_compare_each();
 	return tap_done();
 }

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/* The semantic checks of single values (config_check.h), without libconfig: config.c runs them
+ * from the rows' hooks and reports their messages at the key's FILE:LINE. */
+#include "config_check.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_text.h"
+
+#define CONFIG_CLIENT_ID_MAX 128
+
+static const char *const config_reserved_names[] = { "status", "health", NULL };
+
+/* Sets *MESSAGE to the formatted problem. Returns CONFIG_CHECK_PROBLEM or -ENOMEM. */
+static int config_problem(char **message, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int config_problem(char **message, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(message, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*message = NULL;
+		return -ENOMEM;
+	}
+	return CONFIG_CHECK_PROBLEM;
+}
+
+int config_check_host(const char *ctx, const char *host, char **message)
+{
+	for (const unsigned char *p = (const unsigned char *)host; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f)
+			return config_problem(message, "%s: host must not contain spaces or control "
+						       "characters", ctx);
+	}
+	return CONFIG_CHECK_OK;
+}
+
+int config_check_client_id(const char *id, char **message)
+{
+	size_t len = strlen(id);
+
+	if (len > CONFIG_CLIENT_ID_MAX)
+		return config_problem(message, "mqtt: client_id must be at most %d characters (is %zu)",
+				      CONFIG_CLIENT_ID_MAX, len);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (c <= 0x20 || c >= 0x7f)
+			return config_problem(message, "mqtt: client_id must be printable ASCII without "
+						       "spaces");
+	}
+	return CONFIG_CHECK_OK;
+}
+
+int config_check_base_topic(const char *topic, char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	config_quote(quoted, sizeof(quoted), topic);
+	switch (config_topic_check(topic, false)) {
+	case CONFIG_TOPIC_OK:
+		return CONFIG_CHECK_OK;
+	case CONFIG_TOPIC_UTF8:
+		return config_problem(message, "mqtt: base_topic %s is not valid UTF-8", quoted);
+	case CONFIG_TOPIC_WILDCARD:
+		return config_problem(message, "mqtt: base_topic %s must not contain '+' or '#' (MQTT "
+					       "wildcards)", quoted);
+	case CONFIG_TOPIC_CONTROL:
+		return config_problem(message, "mqtt: base_topic %s must not contain control "
+					       "characters", quoted);
+	case CONFIG_TOPIC_DOLLAR:
+		return config_problem(message, "mqtt: base_topic %s must not start with '$' (reserved "
+					       "for broker topics)", quoted);
+	case CONFIG_TOPIC_EMPTY_LEVEL:
+	default:
+		return config_problem(message, "mqtt: base_topic %s must not have empty levels (no "
+					       "leading or trailing '/', no '//')", quoted);
+	}
+}
+
+int config_check_prefix(const char *prefix, char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	if (config_topic_check(prefix, false) == CONFIG_TOPIC_OK)
+		return CONFIG_CHECK_OK;
+	config_quote(quoted, sizeof(quoted), prefix);
+	return config_problem(message, "discovery: prefix %s must be a valid topic: UTF-8, no '+' "
+				       "or '#', no control characters, not starting with '$', no "
+				       "empty levels", quoted);
+}
+
+int config_check_pin_name(const char *ctx, const char *name, char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	config_quote(quoted, sizeof(quoted), name);
+	switch (config_topic_check(name, true)) {
+	case CONFIG_TOPIC_OK:
+		break;
+	case CONFIG_TOPIC_EMPTY:
+		return config_problem(message, "%s: name must not be empty", ctx);
+	case CONFIG_TOPIC_TOO_LONG:
+		return config_problem(message, "%s: name must be at most %d bytes (is %zu)", ctx,
+				      CONFIG_NAME_MAX, strlen(name));
+	case CONFIG_TOPIC_UTF8:
+		return config_problem(message, "%s: name %s is not valid UTF-8", ctx, quoted);
+	case CONFIG_TOPIC_WILDCARD:
+		return config_problem(message, "%s: name %s must not contain '+' or '#' (MQTT "
+					       "wildcards)", ctx, quoted);
+	case CONFIG_TOPIC_SLASH:
+		return config_problem(message, "%s: name %s must not contain '/' (it is one topic "
+					       "level)", ctx, quoted);
+	case CONFIG_TOPIC_CONTROL:
+		return config_problem(message, "%s: name %s must not contain control characters", ctx,
+				      quoted);
+	case CONFIG_TOPIC_DOLLAR:
+	default:
+		return config_problem(message, "%s: name %s must not start with '$' (reserved for "
+					       "broker topics)", ctx, quoted);
+	}
+	for (const char *const *r = config_reserved_names; *r; r++) {
+		if (strcmp(*r, name) == 0)
+			return config_problem(message, "%s: name %s is reserved (it would collide with "
+						       "<base>/%s)", ctx, quoted, name);
+	}
+	return CONFIG_CHECK_OK;
+}
+
+/* Home Assistant's binary_sensor device classes are lowercase words joined by '_' ("door",
+ * "garage_door"); the list grows with Home Assistant, so only the form is checked. */
+int config_check_device_class(const char *ctx, const char *value, char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+	size_t len = strlen(value);
+
+	if (len <= 32 && strspn(value, "abcdefghijklmnopqrstuvwxyz_") == len)
+		return CONFIG_CHECK_OK;
+	config_quote(quoted, sizeof(quoted), value);
+	return config_problem(message, "%s: device_class %s must be a Home Assistant binary sensor "
+				       "class such as \"door\", \"window\" or \"motion\" (lowercase "
+				       "letters and '_')", ctx, quoted);
+}
+
+/* Presses shorter than the debounce period never reach us. */
+int config_check_long_press(const char *ctx, const struct config_pin *pin, char **message)
+{
+	if (pin->long_press_ms <= pin->debounce_ms)
+		return config_problem(message, "%s: long_press_ms (%u) must be longer than "
+					       "debounce_ms (%u)", ctx, pin->long_press_ms,
+				      pin->debounce_ms);
+	return CONFIG_CHECK_OK;
+}
+
+int config_check_double_press(const char *ctx, const struct config_pin *pin, char **message)
+{
+	if (pin->double_press_ms && pin->double_press_ms <= pin->debounce_ms)
+		return config_problem(message, "%s: double_press_ms (%u) must be longer than "
+					       "debounce_ms (%u), or 0 to turn double presses off",
+				      ctx, pin->double_press_ms, pin->debounce_ms);
+	return CONFIG_CHECK_OK;
+}
+
+int config_check_pulse(const char *ctx, const struct config_pin *pin, char **message)
+{
+	if (pin->pulse_ms && pin->power_on != CONFIG_POWER_ON_OFF)
+		return config_problem(message, "%s: pulse_ms cannot be combined with power_on = \"%s\" "
+					       "(a pulse output starts OFF)", ctx,
+				      pin->power_on == CONFIG_POWER_ON_ON ? "on" : "restore");
+	return CONFIG_CHECK_OK;
+}
+
+int config_check_tls_path(const char *key, bool dir, const char *value, char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+	struct stat st;
+
+	config_quote(quoted, sizeof(quoted), value);
+	if (stat(value, &st) < 0)
+		return config_problem(message, "mqtt.tls: cannot read %s %s: %s", key, quoted,
+				      strerror(errno));
+	if (dir && !S_ISDIR(st.st_mode))
+		return config_problem(message, "mqtt.tls: %s %s is not a directory", key, quoted);
+	if (!dir && S_ISDIR(st.st_mode))
+		return config_problem(message, "mqtt.tls: %s %s is a directory, not a file", key,
+				      quoted);
+	if (access(value, R_OK | (dir ? X_OK : 0)) < 0)
+		return config_problem(message, "mqtt.tls: cannot read %s %s: %s", key, quoted,
+				      strerror(errno));
+	return CONFIG_CHECK_OK;
+}
+
+int config_secret_read(const char *ctx, const char *what, const char *path, char **out,
+		       char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *fp;
+	int r = CONFIG_CHECK_OK;
+
+	config_quote(quoted, sizeof(quoted), path);
+	fp = fopen(path, "re");
+	if (!fp && errno == ENOMEM)
+		return -ENOMEM;
+	if (!fp)
+		return config_problem(message, "%s: cannot read %s %s: %s", ctx, what, quoted,
+				      strerror(errno));
+	errno = 0;
+	len = getline(&line, &cap, fp);
+	if (len < 0 && errno == ENOMEM) {
+		r = -ENOMEM;
+		goto free_line;
+	}
+	if (len < 0 && ferror(fp)) {
+		r = config_problem(message, "%s: cannot read %s %s: %s", ctx, what, quoted,
+				   strerror(errno ? errno : EIO));
+		goto free_line;
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	if (len <= 0) {
+		r = config_problem(message, "%s: %s %s is empty (the password is its first line)", ctx,
+				   what, quoted);
+		goto free_line;
+	}
+	*out = line;
+	line = NULL;
+
+free_line:
+	if (line) {
+		explicit_bzero(line, cap);
+		free(line);
+	}
+	fclose(fp);
+	return r;
+}

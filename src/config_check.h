@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The semantic checks of single values (names, hosts, topics, device classes, button timings,
+ * pulses, TLS files, secret files), without libconfig. Each returns CONFIG_CHECK_OK,
+ * CONFIG_CHECK_PROBLEM with *MESSAGE set to the whole message (malloc'd; config.c reports it at
+ * the key's FILE:LINE and owns it from then on), or -ENOMEM. CTX names the group in messages
+ * ("input 'hall'"). */
+
+#include <stdbool.h>
+
+#include "config.h"
+
+enum config_check {
+	CONFIG_CHECK_OK,
+	CONFIG_CHECK_PROBLEM,
+};
+
+int config_check_host(const char *ctx, const char *host, char **message);
+int config_check_client_id(const char *id, char **message);
+int config_check_base_topic(const char *topic, char **message);
+int config_check_prefix(const char *prefix, char **message);
+/* A pin name is one topic level and not a reserved one ("status", "health"). */
+int config_check_pin_name(const char *ctx, const char *name, char **message);
+int config_check_device_class(const char *ctx, const char *value, char **message);
+int config_check_long_press(const char *ctx, const struct config_pin *pin, char **message);
+int config_check_double_press(const char *ctx, const struct config_pin *pin, char **message);
+/* pulse_ms only with power_on = "off". */
+int config_check_pulse(const char *ctx, const struct config_pin *pin, char **message);
+/* The file (DIR: directory) named by the mqtt.tls key KEY must be readable now, so that --check
+ * catches a wrong path; its contents are checked by TLS at connect time. */
+int config_check_tls_path(const char *key, bool dir, const char *value, char **message);
+/* Reads the first line of PATH into *OUT (a password; the caller wipes it). Messages say
+ * "CTX: ... WHAT PATH ..." and never contain anything read from the file. */
+int config_secret_read(const char *ctx, const char *what, const char *path, char **out,
+		       char **message);
