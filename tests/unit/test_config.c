@@ -865,6 +865,30 @@ static void test_reload_compare_each(void)
 	config_free(b);
 }
 
+/* The grammar is libconfig's: a comma after a list's last element is a syntax error (with its
+ * line) before libconfig 1.7 and allowed from 1.7 on. */
+static void test_trailing_comma(void)
+{
+	struct config_errors errors = { 0 };
+	struct config *cfg = NULL;
+	char line[LINE_MAX_TEST] = "";
+	int r = config_load("config/trailing-comma.conf", &cfg, &errors);
+
+	if (errors.n > 0)
+		config_error_format(&errors.items[0], line, sizeof(line));
+	if (LIBCONFIG_TRAILING_COMMA) {
+		tap_is_int(r, 0, "trailing comma: loads with libconfig >= 1.7");
+		tap_ok(cfg && cfg->n_inputs == 1 && strcmp(cfg->pins[0].name, "a") == 0,
+		       "trailing comma: the one input is there");
+	} else {
+		tap_is_int(r, -EINVAL, "trailing comma: -EINVAL with libconfig < 1.7");
+		tap_is_str(line, "config/trailing-comma.conf:5: syntax error",
+			   "trailing comma: a syntax error at its line");
+	}
+	config_free(cfg);
+	config_errors_clear(&errors);
+}
+
 int main(void)
 {
 	if (chdir(TEST_DATA_DIR) != 0) {
@@ -873,6 +897,7 @@ int main(void)
 	}
 	test_bad_corpus();
 	test_good_corpus();
+	test_trailing_comma();
 	test_minimal();
 	test_full();
 	test_light_control();
