@@ -693,8 +693,34 @@ clear_list:
 	return r;
 }
 
-int discovery_removals(char *const *previous, size_t n_previous, char *const *owned,
-		       size_t n_owned, struct discovery_messages *out)
+/* Whether TOPIC can only have been announced by this machine: a Home Assistant config
+ * "<any prefix>/<component>/<our node id>/<object id>/config" (any prefix, so documents under a
+ * prefix the configuration no longer uses are still ours to clear) or anything under our Homie
+ * device "homie/<our device>/". Both ids are derived from the machine id. */
+static bool discovery_topic_ours(const struct discovery *d, const char *topic)
+{
+	size_t homie_len = strlen("homie/") + strlen(d->homie_device);
+	const char *levels[4] = { NULL };
+	const char *end = topic + strlen(topic);
+	size_t n = 0, node_len = strlen(d->ha_node);
+
+	if (strncmp(topic, "homie/", 6) == 0 && strncmp(topic + 6, d->homie_device,
+							strlen(d->homie_device)) == 0 &&
+	    topic[homie_len] == '/')
+		return true;
+	/* The last four levels, from the end: node id, object id, "config". */
+	for (const char *p = end; p > topic && n < 4; p--)
+		if (p[-1] == '/')
+			levels[n++] = p;
+	if (n < 4 || strcmp(levels[0], "config") != 0)
+		return false;
+	/* levels[2] starts the node id level, which ends where levels[1] starts. */
+	return (size_t)(levels[1] - 1 - levels[2]) == node_len &&
+	       memcmp(levels[2], d->ha_node, node_len) == 0;
+}
+
+int discovery_removals(const struct discovery *d, char *const *previous, size_t n_previous,
+		       char *const *owned, size_t n_owned, struct discovery_messages *out)
 {
 	size_t j = 0;
 	int r;
@@ -705,6 +731,8 @@ int discovery_removals(char *const *previous, size_t n_previous, char *const *ow
 		while (j < n_owned && (c = strcmp(owned[j], previous[i])) < 0)
 			j++;
 		if (j < n_owned && c == 0)
+			continue;
+		if (!discovery_topic_ours(d, previous[i]))
 			continue;
 		r = discovery_messages_take(out, strdup(previous[i]), strdup(""), true);
 		if (r < 0)
@@ -735,22 +763,27 @@ int discovery_id_read(char out[DISCOVERY_ID_LEN + 1])
 
 int discovery_topics_load(const char *path, char ***topics, size_t *n)
 {
-	char **list = NULL, *line = NULL;
-	size_t count = 0, cap = 0, line_cap = 0;
-	ssize_t len;
-	FILE *fp;
-	int r = 0;
+	char **list = NULL, *data, *line, *next;
+	size_t count = 0, cap = 0, len;
+	int r;
 
 	*topics = NULL;
 	*n = 0;
-	fp = fopen(path, "re");
-	if (!fp)
-		return errno == ENOENT ? 0 : -errno;
-	while ((len = getline(&line, &line_cap, fp)) >= 0) {
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
+	r = file_read_regular(path, DISCOVERY_TOPICS_SIZE_MAX, &data, &len);
+	if (r == FILE_READ_MISSING)
+		return 0;
+	if (r != 0)
+		return r;
+	for (line = data; line < data + len; line = next) {
+		size_t line_len = strcspn(line, "\n");
+
+		next = line + line_len + (line[line_len] == '\n');
+		line[line_len] = '\0';
+		while (line_len > 0 && line[line_len - 1] == '\r')
+			line[--line_len] = '\0';
 		/* Comments, blank lines and anything that cannot be a topic to publish. */
-		if (len == 0 || line[0] == '#' || strpbrk(line, "+#"))
+		if (line_len == 0 || line[0] == '#' || strpbrk(line, "+#") ||
+		    strlen(line) != line_len)
 			continue;
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -770,10 +803,6 @@ int discovery_topics_load(const char *path, char ***topics, size_t *n)
 		}
 		count++;
 	}
-	if (ferror(fp)) {
-		r = -EIO;
-		goto free_list;
-	}
 	discovery_topics_sort(list, &count);
 	*topics = list;
 	*n = count;
@@ -782,8 +811,7 @@ int discovery_topics_load(const char *path, char ***topics, size_t *n)
 
 free_list:
 	discovery_topics_free(list, count);
-	free(line);
-	fclose(fp);
+	free(data);
 	return r;
 }
 

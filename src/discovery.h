@@ -93,9 +93,12 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 /* Every retained topic this configuration publishes under the discovery prefixes (configs,
  * Homie attributes, $state and property values), sorted: the list kept in the state file. */
 int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n);
-/* Appends an empty retained message for every topic of PREVIOUS not in OWNED (both sorted). */
-int discovery_removals(char *const *previous, size_t n_previous, char *const *owned,
-		       size_t n_owned, struct discovery_messages *out);
+/* Appends an empty retained message for every topic of PREVIOUS not in OWNED (both sorted) that
+ * only this machine can have announced (a Home Assistant config under its node id, whatever the
+ * prefix, or a topic under its Homie device): a list that names other topics (a hand-edited or
+ * hostile file) never clears what is not ours. */
+int discovery_removals(const struct discovery *d, char *const *previous, size_t n_previous,
+		       char *const *owned, size_t n_owned, struct discovery_messages *out);
 void discovery_topics_free(char **topics, size_t n);
 
 /* The topic of a Homie property value of PIN ("state" or "event") into BUF. -ENOENT when Homie
@@ -114,8 +117,11 @@ int discovery_homie_set_parse(const struct discovery *d, const char *topic, size
  * id. Returns 0, -EINVAL when the file does not hold a machine id, or a negative errno. */
 int discovery_id_read(char out[DISCOVERY_ID_LEN + 1]);
 
+#define DISCOVERY_TOPICS_SIZE_MAX (1024 * 1024) /* bytes: far more than any configuration owns */
+
 /* Reads the announced topics from PATH (sorted, duplicates dropped). Returns 0 (an absent file is
- * an empty list) or a negative errno. */
+ * an empty list), FILE_READ_NOT_REGULAR or FILE_READ_TOO_LARGE (src/file.h: not read, an empty
+ * list) or a negative errno. */
 int discovery_topics_load(const char *path, char ***topics, size_t *n);
 /* Writes TOPICS to PATH atomically (temporary file, fsync, rename). */
 int discovery_topics_save(const char *path, char *const *topics, size_t n);

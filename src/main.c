@@ -15,6 +15,7 @@
 #include "build-config.h"
 #include "config.h"
 #include "discovery.h"
+#include "file.h"
 #include "gpio.h"
 #include "health.h"
 #include "log.h"
@@ -629,10 +630,11 @@ static int daemon_discovery_setup(struct daemon *d)
 	snprintf(d->discovery_path, sizeof(d->discovery_path), "%.*s/%s", (int)len, dir,
 		 DISCOVERY_TOPICS_FILE);
 	r = discovery_topics_load(d->discovery_path, &previous, &n_previous);
-	if (r < 0)
+	if (r != 0)
 		log_warning("discovery: cannot read %s: %s; documents of removed pins are not "
-			    "cleared", d->discovery_path, strerror(-r));
-	r = discovery_removals(previous, n_previous, d->discovery_owned, d->n_discovery_owned,
+			    "cleared", d->discovery_path,
+			    r > 0 ? file_read_outcome_string(r) : strerror(-r));
+	r = discovery_removals(d->discovery, previous, n_previous, d->discovery_owned, d->n_discovery_owned,
 			       &d->discovery_clears);
 	/* Nothing new to remember: the file is left alone (and not created when nothing is
 	 * announced). */

@@ -127,47 +127,24 @@ int state_load(const char *path, const struct config *cfg, bool *levels, char *w
 	       size_t why_size)
 {
 	char *data;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
+	size_t len;
+	int r;
 
 	why[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			snprintf(why, why_size, "no state file yet");
-			return STATE_OUTCOME_MISSING;
-		}
-		return -errno;
+	r = file_read_regular(path, STATE_SIZE_MAX, &data, &len);
+	if (r == FILE_READ_MISSING) {
+		snprintf(why, why_size, "no state file yet");
+		return STATE_OUTCOME_MISSING;
 	}
-	data = malloc(STATE_SIZE_MAX + 1);
-	if (!data) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (len < STATE_SIZE_MAX && (n = read(fd, data + len, STATE_SIZE_MAX - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto free_data;
-		}
-		len += (size_t)n;
-	}
-	if (len == STATE_SIZE_MAX) {
-		r = state_corrupt(why, why_size, "%s", "it is too large");
-		goto free_data;
-	}
-	data[len] = '\0';
-	if (strlen(data) != len) {
+	if (r > 0)
+		return state_corrupt(why, why_size, "%s", file_read_outcome_string(r));
+	if (r < 0)
+		return r;
+	if (strlen(data) != len)
 		r = state_corrupt(why, why_size, "%s", "it contains NUL bytes");
-		goto free_data;
-	}
-	r = state_parse(data, len, cfg, levels, why, why_size);
-
-free_data:
+	else
+		r = state_parse(data, len, cfg, levels, why, why_size);
 	free(data);
-	close(fd);
 	return r;
 }
 

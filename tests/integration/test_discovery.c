@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MACHINE_A "0123456789abcdef0123456789abcdef"
@@ -664,12 +665,91 @@ static void scenario_homie(void)
 }
 
 
+/* The state directory is not trusted (issue 14): a discovery.topics that names topics of other
+ * machines and programs clears only our own stale documents; a FIFO in place of discovery.topics
+ * or outputs.state neither blocks the start nor a SIGTERM. */
+static void scenario_state_dir(void)
+{
+	const char *pins = "outputs = ( { name = \"relay\"; line = \"GPIO27\"; "
+			   "power_on = \"restore\"; } );\n";
+	const char *foreign[] = {
+		"zigbee2mqtt/kitchen/light",
+		"homeassistant/switch/gpio2mqtt_fedcba9876543210/x/config",
+		"homeassistant/light/zigbee2mqtt_0x1234/light/config",
+	};
+	char path[PATH_LEN], state[PATH_LEN], ours[512], node[128] = "", *saved, *line;
+	struct snapshot after;
+	size_t c = watch_mark();
+	int status;
+	FILE *f;
+
+	if (!config_write(0, "", pins) || !daemon_start(0, MACHINE_A) || !expect_online(0, c))
+		return;
+	tmp_path(path, "state0/discovery.topics");
+	tmp_path(state, "state0/outputs.state");
+	/* Our node id: the third level of our first Home Assistant topic. */
+	saved = file_read(path, NULL);
+	line = saved ? strstr(saved, "\nhomeassistant/") : NULL;
+	if (line)
+		sscanf(line + 1, "homeassistant/%*[^/]/%127[^/]/", node);
+	free(saved);
+	if (!tap_ok(node[0] != '\0', "our node id from %s: %s", path, node))
+		return;
+	child_kill(&T.daemons[0], SIGTERM);
+
+	/* Retained documents of others, and one stale one of ours, all listed in the file. */
+	snprintf(ours, sizeof(ours), "homeassistant/switch/%s/stale/config", node);
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		pub(foreign[i], "keep", true);
+	pub(ours, "{}", true);
+	f = fopen(path, "a");
+	for (size_t i = 0; f && i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		fprintf(f, "%s\n", foreign[i]);
+	if (f) {
+		fprintf(f, "%s\n", ours);
+		fclose(f);
+	}
+	c = watch_mark();
+	if (!daemon_start(0, MACHINE_A) || !expect_online(0, c))
+		return;
+	tap_ok(watch_wait(c, ours, "", TIMEOUT_MS) >= 0, "our stale document is cleared");
+	if (tap_ok(snapshot_now("#", &after), "read what is retained")) {
+		for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+			const struct msg *m = snapshot_find(&after, foreign[i]);
+
+			tap_ok(m && strcmp(m->payload, "keep") == 0,
+			       "listed but not ours, left alone: %s", foreign[i]);
+		}
+		tap_ok(!snapshot_find(&after, ours), "ours is gone from the broker");
+		snapshot_free(&after);
+	}
+	child_kill(&T.daemons[0], SIGTERM);
+
+	/* FIFOs: the start goes on (the files are not read, with a warning) and SIGTERM works. */
+	unlink(path);
+	unlink(state);
+	if (!tap_ok(mkfifo(path, 0600) == 0 && mkfifo(state, 0600) == 0,
+		    "FIFOs in place of discovery.topics and outputs.state"))
+		return;
+	c = watch_mark();
+	if (!daemon_start(0, MACHINE_A) || !expect_online(0, c))
+		return;
+	tap_ok(file_wait_count(T.err[0], "it is not a regular file", 2, TIMEOUT_MS),
+	       "both files named in a warning: not a regular file");
+	kill(T.daemons[0], SIGTERM);
+	tap_ok(child_wait(T.daemons[0], TIMEOUT_MS, &status) && WIFEXITED(status) &&
+		       WEXITSTATUS(status) == 0,
+	       "SIGTERM: a clean stop");
+	T.daemons[0] = 0;
+}
+
 static const struct scenario scenarios[] = {
 	{ "ha-configs", scenario_ha_configs },
 	{ "ha-birth", scenario_ha_birth },
 	{ "ha-removal", scenario_removal },
 	{ "ha-machine-ids", scenario_machine_ids },
 	{ "homie", scenario_homie },
+	{ "state-dir", scenario_state_dir },
 };
 
 /* A broker on a free port and the watcher on '#'. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +50,7 @@ static struct {
 	char daemon_err[PATH_LEN];
 	char notify_path[PATH_LEN];
 	char creds_dir[PATH_LEN]; /* CREDENTIALS_DIRECTORY for the daemon, or empty */
+	char cert_file[PATH_LEN]; /* SSL_CERT_FILE for the daemon (its "system" store), or empty */
 	char base[128];
 	int notify_fd;
 	int fifo;
@@ -195,8 +197,9 @@ static bool daemon_start(bool debug)
 	char *argv[] = { (char *)H.daemon_path, (char *)"-c", T.config,
 			 debug ? (char *)"-d" : NULL, NULL };
 	char requested[PATH_LEN + 16], input[PATH_LEN + 16];
-	char vars[4][PATH_LEN + 32];
-	const char *env[5] = { vars[0], vars[1], vars[2], NULL, NULL };
+	char vars[5][PATH_LEN + 32];
+	const char *env[6] = { vars[0], vars[1], vars[2], NULL, NULL, NULL };
+	size_t n_env = 3;
 	const char *asan = getenv("ASAN_OPTIONS");
 	int64_t deadline = now_ms() + TIMEOUT_MS;
 
@@ -212,8 +215,14 @@ static bool daemon_start(bool debug)
 	snprintf(vars[2], sizeof(vars[2]), "ASAN_OPTIONS=%s%squarantine_size_mb=1",
 		 asan ? asan : "", asan ? ":" : "");
 	if (T.creds_dir[0]) {
-		snprintf(vars[3], sizeof(vars[3]), "CREDENTIALS_DIRECTORY=%s", T.creds_dir);
-		env[3] = vars[3];
+		snprintf(vars[n_env], sizeof(vars[n_env]), "CREDENTIALS_DIRECTORY=%s", T.creds_dir);
+		env[n_env] = vars[n_env];
+		n_env++;
+	}
+	if (T.cert_file[0]) {
+		snprintf(vars[n_env], sizeof(vars[n_env]), "SSL_CERT_FILE=%s", T.cert_file);
+		env[n_env] = vars[n_env];
+		n_env++;
 	}
 	unlink(requested);
 	pthread_mutex_lock(&status_lock);
@@ -236,6 +245,13 @@ static bool daemon_start(bool debug)
 static void daemon_dump(void)
 {
 	dump_file("daemon log", T.daemon_err, 80);
+}
+
+static bool daemon_alive_quiet(void)
+{
+	int status;
+
+	return T.daemon > 0 && child_alive(T.daemon, &status);
 }
 
 static bool daemon_alive(const char *why)
@@ -652,6 +668,117 @@ static void scenario_tls_late(void)
 	tap_ok(watch_for(&c, "sw", "OFF", TIMEOUT_MS), "the state arrives");
 }
 
+/* TLS with no ca_file/ca_path verifies the broker against the system's certificate store; here
+ * the store is the test CA, through OpenSSL's SSL_CERT_FILE. The first connection and every
+ * later one must work: with libmosquitto 2.0.11 each reconnect after the broker restarted failed
+ * ("MOSQ_OPT_SSL_CTX_WITH_DEFAULTS used without specifying cafile, capath or psk") for ever. */
+static void scenario_tls_os_store(void)
+{
+	char needle[128];
+	size_t c = 0;
+
+	if (!tls_broker_up())
+		return;
+	snprintf(T.cert_file, sizeof(T.cert_file), "%s/ca.pem", tls_dir);
+	if (!tls_daemon(tls_ports[0], ""))
+		return;
+	snprintf(needle, sizeof(needle), "connected to 127.0.0.1:%d over TLS", tls_ports[0]);
+	log_wait(needle, 1, TIMEOUT_MS, "system store");
+	tap_ok(watch_for(&c, "sw", "OFF", TIMEOUT_MS), "system store: the state arrives");
+	for (int round = 1; round <= 2; round++) {
+		broker_stop(0, SIGKILL);
+		watch_stop();
+		if (!tap_ok(broker_up(0, tls_ports, 3), "broker restart %d", round) ||
+		    !tap_ok(watch_up(T.brokers[0].port), "restart %d: watcher subscribed", round))
+			return;
+		c = watch_mark();
+		log_wait(needle, round + 1, RECONNECT_TIMEOUT_MS, "system store, after a restart");
+		gpio("sw", round & 1);
+		tap_ok(watch_for(&c, "sw", round & 1 ? "ON" : "OFF", RECONNECT_TIMEOUT_MS),
+		       "restart %d: an edge arrives over the new connection", round);
+	}
+	tap_ok(file_count(T.daemon_err, "SSL_CTX_WITH_DEFAULTS") == 0,
+	       "no 'used without specifying cafile' failure");
+	tap_ok(daemon_stop(), "system store: clean stop");
+}
+
+/* ---- a hostile broker -------------------------------------------------------------------- */
+
+/* A scripted fake broker: on each TCP connection it reads the CONNECT and answers with the next
+ * reply of the script (the last one repeats), then waits for the client to hang up. */
+static struct {
+	int listen_fd;
+	volatile int connections;
+} fake = { .listen_fd = -1 };
+
+/* CONNACK carrying property 0x5a, which MQTT v5 does not define. */
+static const unsigned char connack_bad_property[] = { 0x20, 0x05, 0x00, 0x00, 0x02, 0x5a, 0x00 };
+/* A good CONNACK, then a PUBLISH (QoS 0, topic "a") carrying the same unknown property. */
+static const unsigned char publish_bad_property[] = { 0x20, 0x03, 0x00, 0x00, 0x00,
+						      0x30, 0x07, 0x00, 0x01, 'a', 0x02, 0x5a,
+						      0x00, 'x' };
+
+static void *fake_broker_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned char buf[4096];
+		int fd = accept4(fake.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int n = fake.connections;
+
+		if (fd < 0)
+			return NULL;
+		fake.connections = n + 1;
+		if (recv(fd, buf, sizeof(buf), 0) > 0) {
+			const unsigned char *reply = n == 0 ? connack_bad_property
+							    : publish_bad_property;
+			size_t len = n == 0 ? sizeof(connack_bad_property)
+					    : sizeof(publish_bad_property);
+
+			if (send(fd, reply, len, MSG_NOSIGNAL) == (ssize_t)len)
+				while (recv(fd, buf, sizeof(buf), 0) > 0)
+					;
+		}
+		close(fd);
+	}
+}
+
+/* Malformed MQTT v5 packets from the broker are a lost connection, never a crash: Debian 12's
+ * libmosquitto 2.0.11 aborted the whole process ("log__printf: Assertion 'mosq' failed") on an
+ * unknown property. */
+static void scenario_bad_properties(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	char brokers[128];
+	pthread_t thread;
+	int64_t deadline;
+
+	fake.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!tap_ok(fake.listen_fd >= 0 && bind(fake.listen_fd, (struct sockaddr *)&sa, len) == 0 &&
+			    getsockname(fake.listen_fd, (struct sockaddr *)&sa, &len) == 0 &&
+			    listen(fake.listen_fd, 8) == 0 &&
+			    pthread_create(&thread, NULL, fake_broker_thread, NULL) == 0,
+		    "fake broker listens"))
+		return;
+	pthread_detach(thread);
+	broker_entry(brokers, sizeof(brokers), ntohs(sa.sin_port));
+	if (!tap_ok(config_write(brokers, ""), "config written") ||
+	    !tap_ok(daemon_start(true), "daemon starts"))
+		return;
+	deadline = now_ms() + RECONNECT_TIMEOUT_MS;
+	while (fake.connections < 4 && now_ms() < deadline && daemon_alive_quiet())
+		pause_ms(20);
+	tap_ok(fake.connections >= 4,
+	       "the daemon came back after a CONNACK and a PUBLISH with an unknown property (%d "
+	       "connections)",
+	       fake.connections);
+	daemon_alive("after malformed packets");
+	log_wait("mqtt: connecting to", 4, TIMEOUT_MS, "malformed packets: backoff and retry");
+	tap_ok(daemon_stop(), "malformed packets: clean stop");
+}
+
 /* ---- credentials ------------------------------------------------------------------------- */
 
 static void scenario_credentials(void)
@@ -1008,6 +1135,8 @@ static const struct {
 	{ "tls", scenario_tls, true },
 	{ "tls-client-cert", scenario_tls_client_cert, true },
 	{ "tls-late", scenario_tls_late, true },
+	{ "tls-os-store", scenario_tls_os_store, true },
+	{ "bad-properties", scenario_bad_properties, false },
 	{ "credentials", scenario_credentials, false },
 	{ "failover", scenario_failover, false },
 	{ "restart-storm", scenario_restart_storm, false },

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "discovery.h"
+#include "file.h"
 #include "tap.h"
 
 #define ID_A "0123456789abcdef"
@@ -451,6 +453,11 @@ static void test_homie(void)
 
 /* ---- removals and the file -------------------------------------------------------------- */
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void test_removals(void)
 {
 	struct discovery *d = make(ID_A);
@@ -458,11 +465,23 @@ static void test_removals(void)
 	size_t n_owned = 0, n_loaded = 0;
 	struct discovery_messages clears = { 0 };
 	char dir[] = "/tmp/test-discovery-XXXXXX", path[256];
+	/* What an earlier run announced, as read back from the file; a hand-edited or hostile file
+	 * may also name topics of other machines and programs, which are never cleared. */
 	char *previous[] = {
 		"homeassistant/switch/gpio2mqtt_" ID_A "/gone/config",
 		"homeassistant/switch/gpio2mqtt_" ID_A "/relay/config",
 		"homie/gpio2mqtt-" ID_A "/gone/$name",
+		"ha/light/gpio2mqtt_" ID_A "/old/config", /* ours, under a prefix no longer used */
+		"homeassistant/switch/gpio2mqtt_fedcba9876543210/x/config", /* another machine */
+		"homeassistant/switch/zigbee2mqtt_0x1234/light/config",      /* another program */
+		"homeassistant/switch/gpio2mqtt_" ID_A "/relay/state",       /* not a config */
+		"homie/gpio2mqtt-fedcba9876543210/x/$name",                  /* another device */
+		"homie/gpio2mqtt-" ID_A "x/y/$name",                         /* a longer device id */
+		"homie/gpio2mqtt-" ID_A,                                     /* the device level */
+		"zigbee2mqtt/kitchen/light",
+		"gpio2mqtt_" ID_A "/a/config",                               /* too few levels */
 	};
+	size_t n_previous = sizeof(previous) / sizeof(previous[0]);
 	FILE *f;
 
 	tap_is_int(discovery_topics_owned(d, &owned, &n_owned), 0, "owned topics");
@@ -483,12 +502,20 @@ static void test_removals(void)
 		tap_ok(!has_extensions, "the empty $extensions is not (nothing is retained)");
 	}
 
-	tap_is_int(discovery_removals(previous, 3, owned, n_owned, &clears), 0, "removals");
-	tap_is_int((long long)clears.n, 2, "two stale topics");
-	tap_ok(clears.n == 2 && strcmp(clears.items[0].topic, previous[0]) == 0 &&
-		       strcmp(clears.items[1].topic, previous[2]) == 0,
-	       "the removed pin's config and Homie attribute");
-	tap_ok(clears.n == 2 && clears.items[0].retain && clears.items[0].payload[0] == '\0',
+	qsort(previous, n_previous, sizeof(previous[0]), cmp_str);
+	tap_is_int(discovery_removals(d, previous, n_previous, owned, n_owned, &clears), 0,
+		   "removals");
+	tap_is_int((long long)clears.n, 3, "three stale topics of ours");
+	tap_ok(clears.n == 3 &&
+		       strcmp(clears.items[0].topic, "ha/light/gpio2mqtt_" ID_A "/old/config") == 0 &&
+		       strcmp(clears.items[1].topic,
+			      "homeassistant/switch/gpio2mqtt_" ID_A "/gone/config") == 0 &&
+		       strcmp(clears.items[2].topic, "homie/gpio2mqtt-" ID_A "/gone/$name") == 0,
+	       "the removed pins' configs (also under an old prefix) and Homie attribute, nothing "
+	       "of other machines or programs");
+	for (size_t i = 0; i < clears.n; i++)
+		tap_diag("cleared %s", clears.items[i].topic);
+	tap_ok(clears.n == 3 && clears.items[0].retain && clears.items[0].payload[0] == '\0',
 	       "cleared with an empty retained message");
 	discovery_messages_clear(&clears);
 
@@ -517,6 +544,27 @@ static void test_removals(void)
 		       strcmp(loaded[1], "b/config") == 0,
 	       "sorted, duplicates, comments, CR and wildcards dropped");
 	discovery_topics_free(loaded, n_loaded);
+	unlink(path);
+
+	/* The state directory is not trusted: a FIFO would block a reader for ever, a link to a
+	 * device could be endless, a huge file would take the memory. None of them is read. */
+	tap_ok(mkfifo(path, 0600) == 0, "a FIFO in place of the file");
+	tap_is_int(discovery_topics_load(path, &loaded, &n_loaded), FILE_READ_NOT_REGULAR,
+		   "a FIFO: not read (and not waited for)");
+	tap_ok(loaded == NULL && n_loaded == 0, "a FIFO: nothing announced");
+	unlink(path);
+	tap_ok(symlink("/dev/zero", path) == 0, "a link to /dev/zero in place of the file");
+	tap_is_int(discovery_topics_load(path, &loaded, &n_loaded), FILE_READ_NOT_REGULAR,
+		   "a link to a device: not read");
+	unlink(path);
+	f = fopen(path, "w");
+	for (size_t written = 0; f && written <= DISCOVERY_TOPICS_SIZE_MAX; written += 32)
+		fputs("homeassistant/switch/x/y/config\n", f);
+	if (f)
+		fclose(f);
+	tap_is_int(discovery_topics_load(path, &loaded, &n_loaded), FILE_READ_TOO_LARGE,
+		   "a file over the limit: not read");
+	tap_ok(loaded == NULL && n_loaded == 0, "too large: nothing announced");
 	unlink(path);
 	rmdir(dir);
 
