@@ -80,7 +80,8 @@ struct mqtt {
 	pthread_mutex_t info_lock;
 	char broker_name[300];
 	char status_failure[512]; /* why the last attempt failed; empty when connected */
-	char tls_error[200];      /* the first libmosquitto/OpenSSL error of this attempt */
+	char lib_error[200];      /* the first libmosquitto/OpenSSL error of this attempt */
+	bool lib_error_tls;       /* ... and it came from OpenSSL */
 
 	/* track_lock: QoS >= 1 publishes in flight and what the broker refused. Held by
 	 * mqtt_publish() around mosquitto_publish_v5(), so an acknowledgement cannot be handled
@@ -362,13 +363,17 @@ static void mqtt_on_log(struct mosquitto *mosq, void *userdata, int level, const
 	(void)mosq;
 	if (level != MOSQ_LOG_ERR || !str)
 		return;
-	if (strncmp(text, "OpenSSL Error", 13) == 0 && strstr(text, ": "))
+	bool tls = strncmp(text, "OpenSSL Error", 13) == 0 && strstr(text, ": ");
+
+	if (tls)
 		text = strstr(text, ": ") + 2;
 	else if (strncmp(text, "Error: ", 7) == 0)
 		text += 7;
 	pthread_mutex_lock(&mqtt->info_lock);
-	if (!mqtt->tls_error[0])
-		snprintf(mqtt->tls_error, sizeof(mqtt->tls_error), "%s", text);
+	if (!mqtt->lib_error[0]) {
+		snprintf(mqtt->lib_error, sizeof(mqtt->lib_error), "%s", text);
+		mqtt->lib_error_tls = tls;
+	}
 	pthread_mutex_unlock(&mqtt->info_lock);
 	log_debug("mqtt: libmosquitto: %s", str);
 }
@@ -628,10 +633,12 @@ static const char *mqtt_connack_hint(const struct mqtt *mqtt, int code)
 static void mqtt_thread_describe(struct mqtt *mqtt, bool was_connected, int rc, int saved_errno,
 				 char *buf, size_t size)
 {
-	char tls_error[sizeof(mqtt->tls_error)];
+	char lib_error[sizeof(mqtt->lib_error)];
+	bool tls;
 
 	pthread_mutex_lock(&mqtt->info_lock);
-	snprintf(tls_error, sizeof(tls_error), "%s", mqtt->tls_error);
+	snprintf(lib_error, sizeof(lib_error), "%s", mqtt->lib_error);
+	tls = mqtt->lib_error_tls;
 	pthread_mutex_unlock(&mqtt->info_lock);
 
 	if (mqtt->connack_code) {
@@ -645,18 +652,28 @@ static void mqtt_thread_describe(struct mqtt *mqtt, bool was_connected, int rc, 
 		snprintf(buf, size, "the broker closed the connection: %s (reason code 0x%02x)",
 			 mosquitto_reason_string(mqtt->disconnect_code),
 			 (unsigned int)mqtt->disconnect_code);
-	} else if (tls_error[0]) {
-		snprintf(buf, size, "TLS: %s%s", tls_error,
-			 strstr(tls_error, "certificate verify failed") ?
+	} else if (lib_error[0] && tls) {
+		snprintf(buf, size, "TLS: %s%s", lib_error,
+			 strstr(lib_error, "certificate verify failed") ?
 				 " (the broker's certificate is not signed by the configured CA, "
 				 "has expired, or does not name this host)" :
 				 "");
+	} else if (rc == MOSQ_ERR_PROTOCOL || rc == MOSQ_ERR_MALFORMED_PACKET) {
+		snprintf(buf, size, "%s from the broker%s%s%s: not an MQTT broker, or a broken one",
+			 rc == MOSQ_ERR_PROTOCOL ? "protocol error" : "malformed packet",
+			 lib_error[0] ? " (" : "", lib_error, lib_error[0] ? ")" : "");
+	} else if (lib_error[0]) {
+		snprintf(buf, size, "%s", lib_error);
 	} else if (rc == MOSQ_ERR_EAI) {
 		snprintf(buf, size, "cannot resolve the host name");
 	} else if (rc == MOSQ_ERR_ERRNO && saved_errno) {
 		snprintf(buf, size, "%s", strerror(saved_errno));
-	} else if (was_connected && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_SUCCESS)) {
+	} else if (was_connected && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_SUCCESS ||
+				     rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)) {
 		snprintf(buf, size, "the connection was closed");
+	} else if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_NO_CONN) {
+		/* MOSQ_ERR_ERRNO without an errno would read "Success". */
+		snprintf(buf, size, "the broker closed the connection before answering the CONNECT");
 	} else if (rc == MOSQ_ERR_KEEPALIVE) {
 		snprintf(buf, size, "no answer from the broker within the keepalive time");
 	} else {
@@ -751,7 +768,7 @@ static void *mqtt_thread_main(void *userdata)
 		mqtt_broker_format(broker, name, sizeof(name));
 		pthread_mutex_lock(&mqtt->info_lock);
 		snprintf(mqtt->broker_name, sizeof(mqtt->broker_name), "%s", name);
-		mqtt->tls_error[0] = '\0';
+		mqtt->lib_error[0] = '\0';
 		pthread_mutex_unlock(&mqtt->info_lock);
 		mqtt->connack_code = 0;
 		mqtt->disconnect_code = 0;

@@ -705,11 +705,21 @@ static void scenario_tls_os_store(void)
 /* ---- a hostile broker -------------------------------------------------------------------- */
 
 /* A scripted fake broker: on each TCP connection it reads the CONNECT and answers with the next
- * reply of the script (the last one repeats), then waits for the client to hang up. */
+ * reply of the script (the last one repeats; an empty reply closes the connection at once), then
+ * waits for the client to hang up. */
+struct fake_reply {
+	const unsigned char *bytes;
+	size_t len;
+};
+
 static struct {
 	int listen_fd;
 	volatile int connections;
+	const struct fake_reply *script;
+	size_t n_script;
 } fake = { .listen_fd = -1 };
+
+#define FAKE_REPLY(a) { a, sizeof(a) }
 
 /* CONNACK carrying property 0x5a, which MQTT v5 does not define. */
 static const unsigned char connack_bad_property[] = { 0x20, 0x05, 0x00, 0x00, 0x02, 0x5a, 0x00 };
@@ -717,6 +727,8 @@ static const unsigned char connack_bad_property[] = { 0x20, 0x05, 0x00, 0x00, 0x
 static const unsigned char publish_bad_property[] = { 0x20, 0x03, 0x00, 0x00, 0x00,
 						      0x30, 0x07, 0x00, 0x01, 'a', 0x02, 0x5a,
 						      0x00, 'x' };
+/* Not MQTT at all: a packet type a broker never sends (SUBSCRIBE). */
+static const unsigned char not_mqtt[] = { 0x80, 0x00 };
 
 static void *fake_broker_thread(void *arg)
 {
@@ -725,28 +737,23 @@ static void *fake_broker_thread(void *arg)
 		unsigned char buf[4096];
 		int fd = accept4(fake.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		int n = fake.connections;
+		const struct fake_reply *reply;
 
 		if (fd < 0)
 			return NULL;
 		fake.connections = n + 1;
-		if (recv(fd, buf, sizeof(buf), 0) > 0) {
-			const unsigned char *reply = n == 0 ? connack_bad_property
-							    : publish_bad_property;
-			size_t len = n == 0 ? sizeof(connack_bad_property)
-					    : sizeof(publish_bad_property);
-
-			if (send(fd, reply, len, MSG_NOSIGNAL) == (ssize_t)len)
-				while (recv(fd, buf, sizeof(buf), 0) > 0)
-					;
-		}
+		reply = &fake.script[(size_t)n < fake.n_script ? (size_t)n : fake.n_script - 1];
+		if (recv(fd, buf, sizeof(buf), 0) > 0 && reply->len > 0 &&
+		    send(fd, reply->bytes, reply->len, MSG_NOSIGNAL) == (ssize_t)reply->len)
+			while (recv(fd, buf, sizeof(buf), 0) > 0)
+				;
 		close(fd);
 	}
 }
 
-/* Malformed MQTT v5 packets from the broker are a lost connection, never a crash: Debian 12's
- * libmosquitto 2.0.11 aborted the whole process ("log__printf: Assertion 'mosq' failed") on an
- * unknown property. */
-static void scenario_bad_properties(void)
+/* Starts the fake broker with SCRIPT and the daemon connected to it; waits until the daemon has
+ * made CONNECTIONS connections (or died: checked by the caller). */
+static bool fake_broker_run(const struct fake_reply *script, size_t n_script, int connections)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
@@ -754,6 +761,8 @@ static void scenario_bad_properties(void)
 	pthread_t thread;
 	int64_t deadline;
 
+	fake.script = script;
+	fake.n_script = n_script;
 	fake.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (!tap_ok(fake.listen_fd >= 0 && bind(fake.listen_fd, (struct sockaddr *)&sa, len) == 0 &&
@@ -761,22 +770,52 @@ static void scenario_bad_properties(void)
 			    listen(fake.listen_fd, 8) == 0 &&
 			    pthread_create(&thread, NULL, fake_broker_thread, NULL) == 0,
 		    "fake broker listens"))
-		return;
+		return false;
 	pthread_detach(thread);
 	broker_entry(brokers, sizeof(brokers), ntohs(sa.sin_port));
 	if (!tap_ok(config_write(brokers, ""), "config written") ||
 	    !tap_ok(daemon_start(true), "daemon starts"))
-		return;
+		return false;
 	deadline = now_ms() + RECONNECT_TIMEOUT_MS;
-	while (fake.connections < 4 && now_ms() < deadline && daemon_alive_quiet())
+	while (fake.connections < connections && now_ms() < deadline && daemon_alive_quiet())
 		pause_ms(20);
-	tap_ok(fake.connections >= 4,
-	       "the daemon came back after a CONNACK and a PUBLISH with an unknown property (%d "
-	       "connections)",
-	       fake.connections);
+	return tap_ok(fake.connections >= connections, "the daemon came back: %d connections",
+		      fake.connections);
+}
+
+/* Malformed MQTT v5 packets from the broker are a lost connection, never a crash: Debian 12's
+ * libmosquitto 2.0.11 aborted the whole process ("log__printf: Assertion 'mosq' failed") on an
+ * unknown property. */
+static void scenario_bad_properties(void)
+{
+	static const struct fake_reply script[] = { FAKE_REPLY(connack_bad_property),
+						    FAKE_REPLY(publish_bad_property) };
+
+	fake_broker_run(script, 2, 4);
 	daemon_alive("after malformed packets");
 	log_wait("mqtt: connecting to", 4, TIMEOUT_MS, "malformed packets: backoff and retry");
 	tap_ok(daemon_stop(), "malformed packets: clean stop");
+}
+
+/* Every failure is logged with its real cause: a peer that is not an MQTT broker is not a "TLS"
+ * problem (there is no TLS here), and a peer that hangs up is not "Success". */
+static void scenario_failure_reasons(void)
+{
+	static const struct fake_reply script[] = { FAKE_REPLY(not_mqtt), { NULL, 0 } };
+	char *log;
+
+	fake_broker_run(script, 2, 3);
+	daemon_alive("after a peer that is no MQTT broker");
+	log_wait("not an MQTT broker", 1, TIMEOUT_MS, "a peer that speaks no MQTT");
+	log_wait("the broker closed the connection before answering the CONNECT", 1, TIMEOUT_MS,
+		 "a peer that hangs up at once");
+	tap_ok(daemon_stop(), "failure reasons: clean stop");
+	log = file_read(T.daemon_err, NULL);
+	tap_ok(log && !strstr(log, "TLS:"), "no failure is called a TLS problem without TLS");
+	tap_ok(log && !strstr(log, ": Success"), "no failure is logged as \"Success\"");
+	if (log && (strstr(log, "TLS:") || strstr(log, ": Success")))
+		daemon_dump();
+	free(log);
 }
 
 /* ---- credentials ------------------------------------------------------------------------- */
@@ -1137,6 +1176,7 @@ static const struct {
 	{ "tls-late", scenario_tls_late, true },
 	{ "tls-os-store", scenario_tls_os_store, true },
 	{ "bad-properties", scenario_bad_properties, false },
+	{ "failure-reasons", scenario_failure_reasons, false },
 	{ "credentials", scenario_credentials, false },
 	{ "failover", scenario_failover, false },
 	{ "restart-storm", scenario_restart_storm, false },
