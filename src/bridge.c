@@ -135,10 +135,13 @@ int bridge_pulse_parse(const void *payload, size_t len, unsigned int *duration_m
 	}
 	while (len > 0 && bridge_is_space(p[len - 1]))
 		len--;
+	/* Leading zeros are allowed however many there are; the value is capped as it grows. */
 	for (; digits < len; digits++) {
-		if (p[digits] < '0' || p[digits] > '9' || digits >= 9)
+		if (p[digits] < '0' || p[digits] > '9')
 			return -EINVAL;
 		v = v * 10 + (unsigned long long)(p[digits] - '0');
+		if (v > BRIDGE_PULSE_MAX_MS)
+			return -EINVAL;
 	}
 	if (digits == 0 || v < 1 || v > BRIDGE_PULSE_MAX_MS)
 		return -EINVAL;

@@ -433,6 +433,13 @@ static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev)
 			return;
 		pulse = true;
 	}
+	/* An empty message is how a retained command is deleted from the broker (mosquitto_pub
+	 * -r -n): the broker passes the deletion on to subscribers. It is no command. */
+	if (ev->payload_len == 0) {
+		log_debug("mqtt: empty message on '%s' ignored (a retained command cleared)",
+			  ev->topic);
+		return;
+	}
 	if (bridge_pin_find(d->bridge, name, name_len, &pin) < 0) {
 		log_warning("mqtt: command on '%s' ignored: no pin called '%.*s'", ev->topic,
 			    (int)name_len, name);

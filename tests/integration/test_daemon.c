@@ -244,7 +244,7 @@ static void scenario_bad_commands(void)
 		const char *payload;
 		size_t len;
 	} garbage[] = {
-		{ "BLAH", 4 }, { "", 0 }, { "ONN", 3 }, { big, sizeof(big) },
+		{ "BLAH", 4 }, { "ONN", 3 }, { big, sizeof(big) },
 		{ "ON\0X", 4 }, { "2", 1 }, { "O N", 3 }, { "ON ON", 5 },
 	};
 	size_t c, from;
@@ -281,6 +281,25 @@ static void scenario_bad_commands(void)
 		       why);
 		if (!stderr_has_line(mark, needles, 0))
 			tap_diag("no stderr line mentioning 'relay' after the command");
+	}
+
+	/* An empty message clears a retained command (mosquitto_pub -r -n): nothing happens and
+	 * nothing is called a bad command. */
+	{
+		const char *const warn[] = { "warning", "relay", NULL };
+		off_t mark = file_size(T.daemon_err);
+		size_t fc;
+
+		from = fc = watch_mark();
+		if (pub("relay/set", "", 0, true) && pub_str("lamp/set", "ON", false) &&
+		    expect_msg(&fc, "lamp", "ON", true, TIMEOUT_MS, "fence: lamp/set ON echoed")) {
+			topic_of(topic, sizeof(topic), "relay");
+			tap_ok(watch_find(from, fc, topic, NULL) < 0,
+			       "empty retained relay/set (a clear): no state published");
+			expect_output("relay", "0 1", "empty retained relay/set");
+			tap_ok(!stderr_has_line(mark, warn, 0),
+			       "empty retained relay/set: not logged as a bad command");
+		}
 	}
 
 	/* /set on an input and on an unknown name: ignored (spec: with a warning). */

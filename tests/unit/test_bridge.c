@@ -75,6 +75,10 @@ static void test_pulse_parse(void)
 		{ "0", -EINVAL },   { "86400001", -EINVAL }, { "-5", -EINVAL },
 		{ "5.5", -EINVAL }, { "", -EINVAL },	  { "ms", -EINVAL },
 		{ "1e3", -EINVAL }, { "9999999999", -EINVAL }, { "5 5", -EINVAL },
+		/* Leading zeros: as many as a sender likes, the value decides. */
+		{ "000000001", 1 }, { "0000000001", 1 }, { "00000000000000000000500", 500 },
+		{ "0086400000", 86400000 }, { "0086400001", -EINVAL },
+		{ "184467440737095516160", -EINVAL }, /* 2^64 * 10: no wrap-around */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
