@@ -360,7 +360,9 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 	/* The kernel's timestamp, so press durations do not depend on how busy we are. */
 	uint64_t ts = ev->timestamp_ns && ev->timestamp_ns <= mono ? ev->timestamp_ns : mono;
 
-	d->edges++;
+	/* A level read after lost edges (seqno 0) is no edge of its own: seen + lost = made. */
+	if (ev->seqno)
+		d->edges++;
 	if (ev->lost) {
 		d->edges_lost += ev->lost;
 		log_warning("pin '%s': %llu edges lost (the kernel's event buffer overflowed); "

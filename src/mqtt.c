@@ -24,9 +24,12 @@
 #define MQTT_QUEUE_MESSAGES_MAX 1024
 /* How long mqtt_free() waits for the network thread, which may sit in a DNS lookup. */
 #define MQTT_JOIN_TIMEOUT_MS 3000
-/* QoS >= 1 publishes waiting for their acknowledgement that are remembered (with their topic);
- * beyond this the oldest is forgotten, so a broker that never acknowledges cannot grow it. */
+/* QoS >= 1 publishes waiting for their acknowledgement whose topic is remembered (for the
+ * message when the broker refuses one); beyond this the oldest topic is forgotten, so a broker
+ * that never acknowledges cannot grow it. Counting does not depend on it: every MID in flight
+ * is a bit of mqtt.qos_mids. */
 #define MQTT_INFLIGHT_MAX 1024
+#define MQTT_MIDS (UINT16_MAX + 1) /* libmosquitto's MIDs are 16 bits */
 /* Topics whose refusal was logged; more distinct refused topics are counted, not logged. */
 #define MQTT_REFUSED_TOPICS_MAX 256
 /* Where OpenSSL keeps the system's certificates on Debian, for a client certificate without
@@ -89,6 +92,8 @@ struct mqtt {
 	pthread_mutex_t track_lock;
 	struct mqtt_inflight *inflight;
 	size_t n_inflight;
+	uint8_t qos_mids[MQTT_MIDS / 8]; /* MIDs of QoS >= 1 publishes not yet acknowledged */
+	size_t n_qos_mids;
 	char **refused_topics;
 	size_t n_refused_topics;
 	unsigned long long refused;
@@ -242,6 +247,31 @@ static void mqtt_on_message(struct mosquitto *mosq, void *userdata,
 	mqtt_queue_push(mqtt, node);
 }
 
+/* Marks MID as a QoS >= 1 publish waiting for its acknowledgement. track_lock held. */
+static void mqtt_mid_put(struct mqtt *mqtt, int mid)
+{
+	uint8_t bit = (uint8_t)(1u << (mid & 7));
+	uint8_t *byte = &mqtt->qos_mids[(unsigned int)mid % MQTT_MIDS / 8];
+
+	if (!(*byte & bit)) {
+		*byte |= bit;
+		mqtt->n_qos_mids++;
+	}
+}
+
+/* Whether MID was waiting (and no longer is). track_lock held. */
+static bool mqtt_mid_take(struct mqtt *mqtt, int mid)
+{
+	uint8_t bit = (uint8_t)(1u << (mid & 7));
+	uint8_t *byte = &mqtt->qos_mids[(unsigned int)mid % MQTT_MIDS / 8];
+
+	if (!(*byte & bit))
+		return false;
+	*byte &= (uint8_t)~bit;
+	mqtt->n_qos_mids--;
+	return true;
+}
+
 /* Takes the topic of an in-flight MID out of the table (NULL when unknown: QoS 0, or
  * forgotten). track_lock held. */
 static char *mqtt_inflight_take(struct mqtt *mqtt, int mid)
@@ -311,16 +341,17 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	struct mqtt_node *node;
 	char *topic, *reason = NULL;
 	unsigned long long refused;
-	bool first = false;
+	bool first = false, tracked;
 
 	(void)mosq;
 	pthread_mutex_lock(&mqtt->track_lock);
 	topic = mqtt_inflight_take(mqtt, mid);
+	tracked = mqtt_mid_take(mqtt, mid); /* QoS 0 publishes are not tracked */
 	if (reason_code >= 0x80) {
 		refused = ++mqtt->refused;
 		first = mqtt_refused_first(mqtt, topic ? topic : "(unknown topic)");
-	} else if (topic) {
-		mqtt->acknowledged++; /* QoS >= 1 (QoS 0 publishes are not tracked) */
+	} else if (tracked) {
+		mqtt->acknowledged++;
 	}
 	pthread_mutex_unlock(&mqtt->track_lock);
 
@@ -939,8 +970,10 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 	pthread_mutex_lock(&mqtt->track_lock);
 	r = mqtt_errno(mosquitto_publish_v5(mqtt->mosq, &local_mid, topic, (int)len, payload, qos,
 					    retain, NULL));
-	if (r == 0 && qos > 0)
+	if (r == 0 && qos > 0) {
+		mqtt_mid_put(mqtt, local_mid);
 		mqtt_inflight_add(mqtt, local_mid, topic);
+	}
 	else if (r < 0 && r != -ENOTCONN)
 		mqtt->failed++;
 	pthread_mutex_unlock(&mqtt->track_lock);
@@ -1091,7 +1124,7 @@ void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats)
 	stats->acknowledged = mqtt->acknowledged;
 	stats->denied = mqtt->refused;
 	stats->failed = mqtt->failed;
-	stats->inflight = mqtt->n_inflight;
+	stats->inflight = mqtt->n_qos_mids;
 	pthread_mutex_unlock(&mqtt->track_lock);
 	pthread_mutex_lock(&mqtt->queue_lock);
 	for (const struct mqtt_node *n = mqtt->head; n; n = n->next)

@@ -53,6 +53,7 @@ struct gpio_double_pin {
 	char *name;
 	enum config_direction direction;
 	bool level;
+	uint64_t seqno; /* the last edge's number on this line (lost ones counted) */
 	char settings[400]; /* "input line=... bias=..." without the output's initial level */
 };
 
@@ -584,14 +585,17 @@ static uint64_t double_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* An edge (SEQNO: its number on the line, counting the lost ones, as the kernel's line_seqno),
+ * or with SEQNO 0 the level read after a loss, as gpio.c reports them. */
 static void double_report(struct gpio *gpio, size_t pin, bool active, uint64_t lost,
-			  gpio_event_fn fn, void *userdata)
+			  uint64_t seqno, gpio_event_fn fn, void *userdata)
 {
 	struct gpio_event ev = {
 		.pin = pin,
 		.active = active,
 		.timestamp_ns = double_now_ns(),
 		.lost = lost,
+		.seqno = seqno,
 	};
 	char text[CONFIG_NAME_MAX + 48];
 
@@ -633,14 +637,15 @@ static int double_handle_line(struct gpio *gpio, char *line, gpio_event_fn fn, v
 		return 0;
 	}
 	gpio->pins[pin].level = level;
-	double_report(gpio, pin, level, lost, fn, userdata);
+	gpio->pins[pin].seqno += lost + 1;
+	double_report(gpio, pin, level, lost, gpio->pins[pin].seqno, fn, userdata);
 	n++;
 	if (now >= 0) {
 		gpio->pins[pin].level = now;
 		/* What gpio.c promises after a loss: read the line, report its level if it
 		 * differs from the last event's. */
 		if (now != level) {
-			double_report(gpio, pin, now, 0, fn, userdata);
+			double_report(gpio, pin, now, 0, 0, fn, userdata);
 			n++;
 		}
 	}
