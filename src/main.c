@@ -733,7 +733,8 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 	dropped = mqtt_events_dropped(d->mqtt);
 	if (dropped > d->dropped_reported) {
 		log_warning("mqtt: %llu incoming messages dropped: commands arrive faster than "
-			    "they can be carried out",
+			    "they can be carried out (older ones go first; the newest for each "
+			    "topic is kept)",
 			    dropped - d->dropped_reported);
 		d->dropped_reported = dropped;
 	}

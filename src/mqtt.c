@@ -19,8 +19,10 @@
 
 #include "log.h"
 
-/* MESSAGE events beyond this many waiting are dropped and counted: a flood of commands must not
- * grow memory without bound while the main loop is busy. */
+/* At most this many MESSAGE events wait for the main loop: a flood of commands must not grow
+ * memory without bound while it is busy. When full, a new message supersedes the oldest one
+ * waiting on the same topic (a newer command for the same pin), else the oldest message of all:
+ * the newest command always gets through. The dropped ones are counted. */
 #define MQTT_QUEUE_MESSAGES_MAX 1024
 /* How long mqtt_free() waits for the network thread, which may sit in a DNS lookup. */
 #define MQTT_JOIN_TIMEOUT_MS 3000
@@ -116,19 +118,47 @@ struct mqtt {
 	unsigned int seed;
 };
 
+/* Makes room for a message on TOPIC in a full queue: takes out the oldest message waiting on
+ * TOPIC, or else the oldest message. queue_lock held. */
+static void mqtt_queue_drop_superseded(struct mqtt *mqtt, const char *topic)
+{
+	struct mqtt_node *prev = NULL, *victim = NULL, *victim_prev = NULL;
+
+	for (struct mqtt_node *n = mqtt->head; n; prev = n, n = n->next) {
+		if (n->event.type != MQTT_EVENT_MESSAGE)
+			continue;
+		if (!victim) {
+			victim = n;
+			victim_prev = prev;
+		}
+		if (strcmp(n->event.topic, topic) == 0) {
+			victim = n;
+			victim_prev = prev;
+			break;
+		}
+	}
+	if (!victim)
+		return;
+	if (victim_prev)
+		victim_prev->next = victim->next;
+	else
+		mqtt->head = victim->next;
+	if (mqtt->tail == victim)
+		mqtt->tail = victim_prev;
+	mqtt->queued_messages--;
+	mqtt->dropped++;
+	mqtt_event_release(&victim->event);
+	free(victim);
+}
+
 static void mqtt_queue_push(struct mqtt *mqtt, struct mqtt_node *node)
 {
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&mqtt->queue_lock);
 	if (node->event.type == MQTT_EVENT_MESSAGE) {
-		if (mqtt->queued_messages >= MQTT_QUEUE_MESSAGES_MAX) {
-			mqtt->dropped++;
-			pthread_mutex_unlock(&mqtt->queue_lock);
-			mqtt_event_release(&node->event);
-			free(node);
-			return;
-		}
+		if (mqtt->queued_messages >= MQTT_QUEUE_MESSAGES_MAX)
+			mqtt_queue_drop_superseded(mqtt, node->event.topic);
 		mqtt->queued_messages++;
 	}
 	node->next = NULL;

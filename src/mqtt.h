@@ -77,7 +77,8 @@ int mqtt_event_fd(const struct mqtt *mqtt);
  * 0 when the queue is empty. */
 int mqtt_event_pop(struct mqtt *mqtt, struct mqtt_event *event);
 void mqtt_event_release(struct mqtt_event *event);
-/* MESSAGE events dropped because the queue was full (a flood of commands). */
+/* MESSAGE events dropped because the queue was full (a flood of commands): each one was
+ * superseded by a newer message on its topic, or was the oldest waiting. */
 unsigned long long mqtt_events_dropped(const struct mqtt *mqtt);
 
 /* -ENOTCONN when not connected (nothing is queued in libmosquitto then). */

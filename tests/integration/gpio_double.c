@@ -696,12 +696,36 @@ int gpio_get(struct gpio *gpio, size_t pin, bool *active)
 	return 0;
 }
 
+/* The test's way to hold up the main loop: when the file "stall_ms" exists, the next gpio_set()
+ * takes it away and sleeps that many milliseconds first (as a slow line or a busy machine
+ * would), while the network thread goes on receiving. */
+static void double_stall(struct gpio *gpio)
+{
+	char path[DOUBLE_PATH_MAX];
+	long ms = 0;
+	FILE *f;
+
+	if (double_path(path, sizeof(path), gpio->dir, "stall_ms") < 0)
+		return;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &ms) != 1)
+		ms = 0;
+	fclose(f);
+	unlink(path);
+	if (ms > 0)
+		nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L },
+			  NULL);
+}
+
 int gpio_set(struct gpio *gpio, size_t pin, bool active)
 {
 	if (pin >= gpio->n_pins)
 		return -EINVAL;
 	if (gpio->pins[pin].direction != CONFIG_DIRECTION_OUTPUT)
 		return -EPERM;
+	double_stall(gpio);
 	gpio->pins[pin].level = active;
 	return double_record_output(gpio, &gpio->pins[pin]);
 }

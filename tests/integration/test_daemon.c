@@ -513,6 +513,47 @@ static void scenario_sigint(void)
 
 /* With mqtt.accept_retained_commands = true, a retained command waiting on the broker is
  * carried out at start. */
+/* A flood of commands while the main loop is held up: the incoming queue fills, and the newest
+ * command must still win (a newer command supersedes an older one for the same pin; never the
+ * newest is dropped). */
+static void scenario_command_flood(void)
+{
+	enum { FLOOD = 1500 };
+	char stall[PATH_LEN];
+	const char *const warn[] = { "warning", "incoming messages dropped", NULL };
+	int64_t deadline;
+	size_t c;
+	int sent = 0;
+
+	if (!setup_daemon(&c))
+		return;
+	/* lamp starts ON: its OFF reaches the double, which then stalls the main loop for 3 s. */
+	gpio_path(stall, "stall_ms");
+	if (!tap_ok(file_write(stall, "3000"), "the double will hold the main loop for 3 s") ||
+	    !pub_str("lamp/set", "OFF", false))
+		return;
+	deadline = now_ms() + TIMEOUT_MS;
+	while (file_exists(stall) && now_ms() < deadline)
+		pause_ms(5);
+	if (!tap_ok(!file_exists(stall), "the main loop is held up"))
+		return;
+	for (int i = 0; i < FLOOD; i++)
+		sent += pub_str("relay/set", "OFF", false);
+	sent += pub_str("relay/set", "ON", false);
+	tap_ok(sent == FLOOD + 1, "%d commands published while the daemon is busy: %d OFF, then ON",
+	       sent, FLOOD);
+	{
+		char topic[256];
+
+		topic_of(topic, sizeof(topic), "relay");
+		tap_ok(watch_wait(c, topic, "ON", RECONNECT_TIMEOUT_MS) >= 0,
+		       "the last command, ON, wins: relay ON published");
+	}
+	expect_output("relay", "0 1", "the last command wins");
+	tap_ok(stderr_has_line(0, warn, LOG_TIMEOUT_MS), "the dropped commands are logged");
+	expect_alive("after the flood");
+}
+
 static void scenario_retained_accepted(void)
 {
 	size_t c;
@@ -730,6 +771,7 @@ static const struct scenario scenarios[] = {
 	{ "sigint", scenario_sigint },
 	{ "retained-accepted", scenario_retained_accepted },
 	{ "sigkill", scenario_sigkill },
+	{ "command-flood", scenario_command_flood },
 	{ "config", scenario_config },
 };
 
