@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config_text.h"
+#include "file.h"
 
 #define CONFIG_CLIENT_ID_MAX 128
 
@@ -203,45 +204,36 @@ int config_secret_read(const char *ctx, const char *what, const char *path, char
 		       char **message)
 {
 	char quoted[CONFIG_QUOTE_MAX];
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *fp;
-	int r = CONFIG_CHECK_OK;
+	char *data = NULL;
+	size_t len;
+	int r;
 
 	config_quote(quoted, sizeof(quoted), path);
-	fp = fopen(path, "re");
-	if (!fp && errno == ENOMEM)
-		return -ENOMEM;
-	if (!fp)
+	/* A regular file of bounded size only: a FIFO would block --check and the start for ever,
+	 * a device such as /dev/zero would never end. */
+	r = file_read_regular(path, CONFIG_SECRET_SIZE_MAX, &data, &len);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
 		return config_problem(message, "%s: cannot read %s %s: %s", ctx, what, quoted,
-				      strerror(errno));
-	errno = 0;
-	len = getline(&line, &cap, fp);
-	if (len < 0 && errno == ENOMEM) {
-		r = -ENOMEM;
-		goto free_line;
-	}
-	if (len < 0 && ferror(fp)) {
-		r = config_problem(message, "%s: cannot read %s %s: %s", ctx, what, quoted,
-				   strerror(errno ? errno : EIO));
-		goto free_line;
-	}
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	if (len <= 0) {
+				      strerror(-r));
+	if (r > 0)
+		return config_problem(message, "%s: cannot read %s %s: %s", ctx, what, quoted,
+				      r == FILE_READ_MISSING	 ? strerror(ENOENT) :
+				      r == FILE_READ_TOO_LARGE ? "it is larger than a password file "
+								   "can be (4 KiB)" :
+								   file_read_outcome_string(r));
+	len = strcspn(data, "\n");
+	while (len > 0 && data[len - 1] == '\r')
+		len--;
+	data[len] = '\0';
+	if (len == 0) {
 		r = config_problem(message, "%s: %s %s is empty (the password is its first line)", ctx,
 				   what, quoted);
-		goto free_line;
+		explicit_bzero(data, CONFIG_SECRET_SIZE_MAX);
+		free(data);
+		return r;
 	}
-	*out = line;
-	line = NULL;
-
-free_line:
-	if (line) {
-		explicit_bzero(line, cap);
-		free(line);
-	}
-	fclose(fp);
-	return r;
+	*out = data;
+	return CONFIG_CHECK_OK;
 }

@@ -16,6 +16,8 @@ enum config_check {
 	CONFIG_CHECK_PROBLEM,
 };
 
+#define CONFIG_SECRET_SIZE_MAX 4096 /* bytes in a password file (its first line is used) */
+
 int config_check_host(const char *ctx, const char *host, char **message);
 int config_check_client_id(const char *id, char **message);
 int config_check_base_topic(const char *topic, char **message);

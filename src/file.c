@@ -79,7 +79,7 @@ int file_read_regular(const char *path, size_t max, char **data, size_t *len)
 		goto close_fd;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		r = FILE_READ_NOT_REGULAR;
+		r = S_ISDIR(st.st_mode) ? -EISDIR : FILE_READ_NOT_REGULAR;
 		goto close_fd;
 	}
 	if ((uintmax_t)st.st_size > max) {

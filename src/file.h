@@ -20,7 +20,8 @@ enum file_read_outcome {
 /* Reads PATH whole into *DATA (NUL-terminated, to be freed; *LEN bytes without the NUL) when it is
  * a regular file of at most MAX bytes. It is opened without blocking (a FIFO cannot hold the
  * caller up) and checked with fstat() on the open descriptor, so a symbolic link is followed
- * only to a regular file. Returns 0, a file_read_outcome (*DATA is NULL), or a negative errno. */
+ * only to a regular file. Returns 0, a file_read_outcome (*DATA is NULL), or a negative errno
+ * (-EISDIR for a directory). */
 int file_read_regular(const char *path, size_t max, char **data, size_t *len);
 
 /* A human-readable reason for a file_read_outcome. */

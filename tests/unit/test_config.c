@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MIN_GOOD_FILES 10
@@ -867,6 +868,63 @@ static void test_reload_compare_each(void)
 
 /* The grammar is libconfig's: a comma after a list's last element is a syntax error (with its
  * line) before libconfig 1.7 and allowed from 1.7 on. */
+/* A password file must be a regular file of bounded size: a FIFO would block --check and the
+ * start for ever, /dev/zero would never end. Each is one clear error. */
+static void test_secret_files(void)
+{
+	char dir[] = "/tmp/test-config-secret-XXXXXX", conf[256], fifo[256], big[256];
+	static const struct {
+		const char *what;
+		const char *path; /* NULL: the FIFO, "" : the big file */
+		const char *want;
+	} cases[] = {
+		{ "a FIFO", NULL, "it is not a regular file" },
+		{ "a link to /dev/zero", "/dev/zero", "it is not a regular file" },
+		{ "a 5 KiB file", "", "it is larger than a password file can be (4 KiB)" },
+	};
+	FILE *f;
+
+	if (!tap_ok(mkdtemp(dir) != NULL, "secret files: temporary directory"))
+		return;
+	snprintf(conf, sizeof(conf), "%s/g.conf", dir);
+	snprintf(fifo, sizeof(fifo), "%s/pw.fifo", dir);
+	snprintf(big, sizeof(big), "%s/pw.big", dir);
+	tap_ok(mkfifo(fifo, 0600) == 0, "secret files: a FIFO");
+	f = fopen(big, "w");
+	for (int i = 0; f && i < 5 * 1024; i++)
+		fputc('x', f);
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config_errors errors = { 0 };
+		struct config *cfg = NULL;
+		char line[LINE_MAX_TEST] = "";
+		const char *path = !cases[i].path ? fifo : cases[i].path[0] ? cases[i].path : big;
+		int r;
+
+		f = fopen(conf, "w");
+		if (f) {
+			fprintf(f, "mqtt = { username = \"gpio\"; password_file = \"%s\"; };\n"
+				   "outputs = ( { name = \"relay\"; line = \"GPIO27\"; } );\n",
+				path);
+			fclose(f);
+		}
+		r = config_load(conf, &cfg, &errors);
+		if (errors.n > 0)
+			config_error_format(&errors.items[0], line, sizeof(line));
+		tap_is_int(r, -EINVAL, "password_file %s: refused, not waited for", cases[i].what);
+		tap_ok(errors.n == 1 && strstr(line, ":1: mqtt: cannot read password_file") &&
+			       strstr(line, cases[i].want),
+		       "password_file %s: %s", cases[i].what, line);
+		config_free(cfg);
+		config_errors_clear(&errors);
+	}
+	unlink(conf);
+	unlink(fifo);
+	unlink(big);
+	rmdir(dir);
+}
+
 static void test_trailing_comma(void)
 {
 	struct config_errors errors = { 0 };
@@ -898,6 +956,7 @@ int main(void)
 	test_bad_corpus();
 	test_good_corpus();
 	test_trailing_comma();
+	test_secret_files();
 	test_minimal();
 	test_full();
 	test_light_control();
