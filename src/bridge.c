@@ -88,39 +88,6 @@ const char *bridge_state_payload(bool active)
 	return active ? "ON" : "OFF";
 }
 
-int bridge_topic_build(char *buf, size_t size, const char *base, const char *name,
-		       const char *suffix)
-{
-	int n = snprintf(buf, size, "%s/%s%s", base, name, suffix ? suffix : "");
-
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int bridge_topic_parse(const char *base, const char *topic, const char *suffix,
-		       const char **name, size_t *name_len)
-{
-	size_t base_len = strlen(base);
-	size_t topic_len = strlen(topic);
-	size_t suffix_len = strlen(suffix);
-	const char *start, *end;
-
-	if (topic_len < base_len + 1 + 1 + suffix_len)
-		return -ENOENT;
-	if (strncmp(topic, base, base_len) != 0 || topic[base_len] != '/')
-		return -ENOENT;
-	if (strcmp(topic + topic_len - suffix_len, suffix) != 0)
-		return -ENOENT;
-	start = topic + base_len + 1;
-	end = topic + topic_len - suffix_len;
-	if (memchr(start, '/', (size_t)(end - start)))
-		return -ENOENT;
-	*name = start;
-	*name_len = (size_t)(end - start);
-	return 0;
-}
-
 int bridge_pulse_parse(const void *payload, size_t len, unsigned int *duration_ms)
 {
 	const char *p = payload;

@@ -29,15 +29,6 @@ int bridge_command_parse(const void *payload, size_t len, enum bridge_command *o
 /* "ON" or "OFF". */
 const char *bridge_state_payload(bool active);
 
-/* Writes "<base>/<name><suffix>" into BUF; -ENAMETOOLONG when it does not fit. */
-int bridge_topic_build(char *buf, size_t size, const char *base, const char *name,
-		       const char *suffix);
-
-/* When TOPIC is "<base>/<name><suffix>" (SUFFIX e.g. "/set"), points *NAME at <name> inside
- * TOPIC and returns 0; otherwise -ENOENT. */
-int bridge_topic_parse(const char *base, const char *topic, const char *suffix,
-		       const char **name, size_t *name_len);
-
 #define BRIDGE_PULSE_MAX_MS 86400000U /* one day */
 
 /* A pulse duration: decimal milliseconds 1..BRIDGE_PULSE_MAX_MS, surrounding whitespace

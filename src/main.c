@@ -22,9 +22,10 @@
 #include "mqtt.h"
 #include "notify.h"
 #include "state.h"
+#include "topics.h"
+#include "util.h"
 
 #define EXIT_CONFIG 78 /* EX_CONFIG */
-#define TOPIC_MAX 512
 /* How long a stop waits for the broker to acknowledge "offline". */
 #define STOP_TIMEOUT_USEC (2 * 1000000ULL)
 
@@ -43,6 +44,7 @@ struct daemon {
 	struct gpio *gpio;
 	struct bridge *bridge;
 	struct mqtt *mqtt;
+	struct topics *topics;                /* every topic of the configuration (src/topics.h) */
 	struct discovery *discovery;          /* Home Assistant and Homie (src/discovery.h) */
 	struct discovery_messages discovery_clears; /* stale documents of an earlier run */
 	char **discovery_owned;               /* the retained topics this run announces */
@@ -53,9 +55,6 @@ struct daemon {
 	int signal_fd;
 	struct loop_source *stop_timer;
 	struct loop_source *bridge_timer;
-	char status_topic[TOPIC_MAX];
-	char set_pattern[TOPIC_MAX];
-	char pulse_pattern[TOPIC_MAX];
 	char broker[300];
 	char state_path[PATH_MAX]; /* empty: no output uses power_on = "restore" */
 	bool state_failed;         /* the last save failed (logged once until one succeeds) */
@@ -70,8 +69,6 @@ struct daemon {
 	uint64_t started_ms;
 	unsigned long long config_generation; /* 1 at start, +1 per applied reload */
 	struct loop_source *health_timer;
-	char health_topic[TOPIC_MAX];
-	char health_get_topic[TOPIC_MAX];
 	bool watchdog_withheld; /* WATCHDOG=1 not sent: the network thread is stuck */
 	/* Reload */
 	struct loop_source **gpio_sources; /* one per gpio_fd() */
@@ -82,23 +79,10 @@ struct daemon {
 	struct mqtt_stats mqtt_before; /* counters of mqtt objects replaced by reloads */
 };
 
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ms(void)
-{
-	return clock_ns(CLOCK_MONOTONIC) / 1000000ULL;
-}
-
 static void daemon_health_gather(struct daemon *d, struct health *h)
 {
 	*h = (struct health){
-		.uptime_s = (now_ms() - d->started_ms) / 1000ULL,
+		.uptime_s = (util_now_ms() - d->started_ms) / 1000ULL,
 		.edges_seen = d->edges,
 		.edges_lost = d->edges_lost,
 		.config_generation = d->config_generation,
@@ -145,10 +129,10 @@ static void daemon_health_publish(struct daemon *d)
 	daemon_health_gather(d, &h);
 	r = health_json(&h, json, sizeof(json));
 	if (r == 0)
-		r = mqtt_publish(d->mqtt, d->health_topic, json, strlen(json), d->cfg->mqtt.qos,
+		r = mqtt_publish(d->mqtt, d->topics->health, json, strlen(json), d->cfg->mqtt.qos,
 				 false, NULL);
 	if (r < 0 && r != -ENOTCONN)
-		log_warning("mqtt: cannot publish %s: %s", d->health_topic, strerror(-r));
+		log_warning("mqtt: cannot publish %s: %s", d->topics->health, strerror(-r));
 }
 
 static int daemon_on_health_timer(void *userdata)
@@ -174,64 +158,44 @@ static void daemon_json(char *buf, size_t size, const char *key, const char *val
 		 stamp, (unsigned long long)(time_ns % 1000000000ULL), (unsigned long long)seq);
 }
 
-static void daemon_publish(struct daemon *d, size_t pin, const char *suffix, const char *payload,
+static void daemon_publish(struct daemon *d, size_t pin, const char *topic, const char *payload,
 			   bool retain)
 {
 	const struct config_pin *p = &d->cfg->pins[pin];
-	char topic[TOPIC_MAX];
 	int r;
 
 	/* While offline the bridge holds the latest states; they are published on connect. */
 	if (!d->connected)
 		return;
-	r = bridge_topic_build(topic, sizeof(topic), d->cfg->mqtt.base_topic, p->name, suffix);
-	if (r == 0)
-		r = mqtt_publish(d->mqtt, topic, payload, strlen(payload), p->qos, retain, NULL);
+	r = mqtt_publish(d->mqtt, topic, payload, strlen(payload), p->qos, retain, NULL);
 	if (r < 0 && r != -ENOTCONN)
 		log_warning("pin '%s': cannot publish %s: %s", p->name, payload, strerror(-r));
 }
 
-static void daemon_publish_held(struct daemon *d, size_t pin, const char *suffix,
+static void daemon_publish_held(struct daemon *d, size_t pin, const char *topic,
 				const char *payload)
 {
 	const struct config_pin *p = &d->cfg->pins[pin];
-	char topic[TOPIC_MAX];
 	int r;
 
-	r = bridge_topic_build(topic, sizeof(topic), d->cfg->mqtt.base_topic, p->name, suffix);
-	if (r == 0)
-		r = mqtt_publish_held(d->mqtt, topic, payload, p->qos, false);
+	r = mqtt_publish_held(d->mqtt, topic, payload, p->qos, false);
 	if (r < 0)
 		log_warning("pin '%s': cannot publish %s: %s", p->name, payload, strerror(-r));
 }
 
-/* The Homie value of PIN's PROPERTY ("state": "true"/"false", retained; "event": not). */
-static void daemon_homie_value(struct daemon *d, size_t pin, const char *property,
-			       const char *value, bool retain)
+/* A Homie property value of PIN on TOPIC (NULL: Homie off or no such property): "state" is
+ * "true"/"false", retained; "event" is not. */
+static void daemon_homie_value(struct daemon *d, size_t pin, const char *topic, const char *value,
+			       bool retain)
 {
-	char topic[TOPIC_MAX];
 	int r;
 
-	if (!d->discovery || !d->connected ||
-	    discovery_homie_value_topic(d->discovery, pin, property, topic, sizeof(topic)) < 0)
+	if (!topic || !d->connected)
 		return;
 	r = mqtt_publish(d->mqtt, topic, value, strlen(value), 1, retain, NULL);
 	if (r < 0 && r != -ENOTCONN)
 		log_warning("pin '%s': cannot publish %s: %s", d->cfg->pins[pin].name, topic,
 			    strerror(-r));
-}
-
-/* A Homie homie/<device>/<node>/state/set: the pin's name, as if it came on <base>/<name>/set. */
-static int daemon_homie_command(const struct daemon *d, const char *topic, const char **name,
-				size_t *name_len)
-{
-	size_t pin;
-
-	if (!d->discovery || discovery_homie_set_parse(d->discovery, topic, &pin) < 0)
-		return -ENOENT;
-	*name = d->cfg->pins[pin].name;
-	*name_len = strlen(*name);
-	return 0;
 }
 
 static void daemon_publish_state(struct daemon *d, size_t pin)
@@ -244,8 +208,8 @@ static void daemon_publish_state(struct daemon *d, size_t pin)
 			    d->pins[pin].seq);
 		state = json;
 	}
-	daemon_publish(d, pin, NULL, state, d->cfg->pins[pin].retain);
-	daemon_homie_value(d, pin, "state", bridge_pin_active(d->bridge, pin) ? "true" : "false",
+	daemon_publish(d, pin, d->topics->pins[pin].state, state, d->cfg->pins[pin].retain);
+	daemon_homie_value(d, pin, d->topics->pins[pin].homie_state, bridge_pin_active(d->bridge, pin) ? "true" : "false",
 			   true);
 }
 
@@ -257,14 +221,14 @@ static void daemon_publish_event(struct daemon *d, size_t pin, enum bridge_event
 	d->pins[pin].events++;
 	log_info("pin '%s': %s press", d->cfg->pins[pin].name, name);
 	if (d->cfg->pins[pin].payload == CONFIG_PAYLOAD_JSON) {
-		daemon_json(json, sizeof(json), "event", name, clock_ns(CLOCK_REALTIME),
+		daemon_json(json, sizeof(json), "event", name, util_clock_ns(CLOCK_REALTIME),
 			    d->pins[pin].events);
 		name = json;
 	}
 	/* Events are moments, not states: never retained. While offline they wait in mqtt.c's
 	 * bounded FIFO and follow the states on connect. */
-	daemon_publish_held(d, pin, "/event", name);
-	daemon_homie_value(d, pin, "event", bridge_event_name(event), false);
+	daemon_publish_held(d, pin, d->topics->pins[pin].event, name);
+	daemon_homie_value(d, pin, d->topics->pins[pin].homie_event, bridge_event_name(event), false);
 }
 
 static void daemon_state_save(struct daemon *d)
@@ -292,7 +256,7 @@ static void daemon_state_save(struct daemon *d)
 static void daemon_timer_rearm(struct daemon *d)
 {
 	uint64_t deadline = bridge_next_deadline(d->bridge);
-	uint64_t now = now_ms();
+	uint64_t now = util_now_ms();
 
 	if (deadline == BRIDGE_NO_DEADLINE)
 		loop_timer_arm(d->bridge_timer, 0, 0);
@@ -325,9 +289,9 @@ static void daemon_actions_run(struct daemon *d)
 			}
 			/* After the line changed, rounded up: an interlock wait never starts early. */
 			bridge_output_driven(d->bridge, a->pin, a->active,
-					     (clock_ns(CLOCK_MONOTONIC) + 999999ULL) / 1000000ULL);
+					     (util_clock_ns(CLOCK_MONOTONIC) + 999999ULL) / 1000000ULL);
 			log_debug("pin '%s': %s", p->name, bridge_state_payload(a->active));
-			d->pins[a->pin].changed_ns = clock_ns(CLOCK_REALTIME);
+			d->pins[a->pin].changed_ns = util_clock_ns(CLOCK_REALTIME);
 			d->pins[a->pin].seq++;
 			save |= p->power_on == CONFIG_POWER_ON_RESTORE;
 			break;
@@ -355,7 +319,7 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 {
 	struct daemon *d = userdata;
 	const char *name = d->cfg->pins[ev->pin].name;
-	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+	uint64_t mono = util_clock_ns(CLOCK_MONOTONIC);
 	/* The kernel's timestamp, so press durations do not depend on how busy we are. */
 	uint64_t ts = ev->timestamp_ns && ev->timestamp_ns <= mono ? ev->timestamp_ns : mono;
 
@@ -368,7 +332,7 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 	}
 	if (bridge_pin_active(d->bridge, ev->pin) == ev->active)
 		return;
-	d->pins[ev->pin].changed_ns = clock_ns(CLOCK_REALTIME) - (mono - ts);
+	d->pins[ev->pin].changed_ns = util_clock_ns(CLOCK_REALTIME) - (mono - ts);
 	d->pins[ev->pin].seq = ev->seqno ? ev->seqno : d->pins[ev->pin].seq + 1;
 	log_debug("pin '%s': %s", name, bridge_state_payload(ev->active));
 	daemon_bridge_result(d, bridge_input_edge(d->bridge, ev->pin, ev->active, ts / 1000000ULL),
@@ -391,7 +355,7 @@ static int daemon_on_bridge_timer(void *userdata)
 {
 	struct daemon *d = userdata;
 
-	daemon_bridge_result(d, bridge_tick(d->bridge, now_ms()), "timer");
+	daemon_bridge_result(d, bridge_tick(d->bridge, util_now_ms()), "timer");
 	return 0;
 }
 
@@ -415,26 +379,21 @@ static void daemon_payload_quote(const char *payload, size_t len, char *buf, siz
 	buf[n] = '\0';
 }
 
-static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev)
+/* A message routed (topics_route()) to PIN's set or pulse topic, or to an unknown pin. */
+static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev, int route,
+			      const struct topics_match *m)
 {
 	enum bridge_command command;
 	unsigned int duration_ms;
-	bool pulse = false;
+	bool pulse = route == TOPICS_ROUTE_PULSE;
+	size_t pin = m->pin;
 	const char *name;
-	size_t name_len, pin;
 	char quoted[256];
 	int r;
 
-	if (daemon_homie_command(d, ev->topic, &name, &name_len) < 0 &&
-	    bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/set", &name, &name_len) < 0) {
-		if (bridge_topic_parse(d->cfg->mqtt.base_topic, ev->topic, "/pulse", &name,
-				       &name_len) < 0)
-			return;
-		pulse = true;
-	}
-	if (bridge_pin_find(d->bridge, name, name_len, &pin) < 0) {
+	if (route == TOPICS_ROUTE_UNKNOWN_PIN) {
 		log_warning("mqtt: command on '%s' ignored: no pin called '%.*s'", ev->topic,
-			    (int)name_len, name);
+			    (int)m->name_len, m->name);
 		return;
 	}
 	name = d->cfg->pins[pin].name;
@@ -455,14 +414,14 @@ static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev)
 				    name, quoted, BRIDGE_PULSE_MAX_MS);
 			return;
 		}
-		r = bridge_output_pulse(d->bridge, pin, duration_ms, now_ms());
+		r = bridge_output_pulse(d->bridge, pin, duration_ms, util_now_ms());
 	} else {
 		if (bridge_command_parse(ev->payload, ev->payload_len, &command) < 0) {
 			log_warning("pin '%s': command '%s' ignored: expected ON, OFF or TOGGLE", name,
 				    quoted);
 			return;
 		}
-		r = bridge_output_command(d->bridge, pin, command, now_ms());
+		r = bridge_output_command(d->bridge, pin, command, util_now_ms());
 	}
 	if (r == BRIDGE_OUTCOME_CHANGED)
 		log_info("pin '%s': %s (%s '%s')", name,
@@ -497,7 +456,7 @@ static void daemon_messages_publish(struct daemon *d, const struct discovery_mes
 /* Homie's homie/<device>/$state: init, ready, disconnected (lost is the Last Will). */
 static void daemon_homie_state(struct daemon *d, const char *state)
 {
-	const char *topic = d->discovery ? discovery_homie_state_topic(d->discovery) : NULL;
+	const char *topic = d->topics ? d->topics->homie_state : NULL;
 	int r;
 
 	if (!topic || !d->connected)
@@ -514,8 +473,8 @@ static void daemon_discovery_subscribe(struct daemon *d)
 
 	if (!d->discovery)
 		return;
-	patterns[0] = discovery_ha_status_topic(d->discovery);
-	patterns[1] = discovery_homie_set_pattern(d->discovery);
+	patterns[0] = d->topics->ha_status;
+	patterns[1] = d->topics->homie_set_pattern;
 	for (size_t i = 0; i < 2; i++) {
 		if (!patterns[i])
 			continue;
@@ -599,6 +558,10 @@ static int daemon_discovery_setup(struct daemon *d)
 	size_t n_previous = 0, len;
 	int r;
 
+	/* Nothing refers to the topics of an earlier configuration any more. */
+	topics_free(d->topics);
+	d->topics = NULL;
+
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "gpio2mqtt");
 	host[sizeof(host) - 1] = '\0';
@@ -613,7 +576,12 @@ static int daemon_discovery_setup(struct daemon *d)
 								     : DISCOVERY_MACHINE_ID_FILE,
 				    strerror(-r), host);
 	}
-	r = discovery_new(&d->discovery, d->cfg, id, host, GPIO2MQTT_VERSION);
+	r = topics_new(&d->topics, d->cfg, id);
+	if (r < 0) {
+		log_error("cannot build the topics: %s", strerror(-r));
+		return r;
+	}
+	r = discovery_new(&d->discovery, d->topics, host, GPIO2MQTT_VERSION);
 	if (r == 0)
 		r = discovery_topics_owned(d->discovery, &d->discovery_owned, &d->n_discovery_owned);
 	if (r < 0) {
@@ -646,7 +614,7 @@ static int daemon_discovery_setup(struct daemon *d)
 static void daemon_on_connected(struct daemon *d, const char *broker)
 {
 	static const char online[] = "online";
-	const char *patterns[] = { d->set_pattern, d->pulse_pattern };
+	const char *patterns[] = { d->topics->set_pattern, d->topics->pulse_pattern };
 	int r;
 
 	d->connected = true;
@@ -659,12 +627,12 @@ static void daemon_on_connected(struct daemon *d, const char *broker)
 			log_error("mqtt: cannot subscribe to %s: %s", patterns[i], strerror(-r));
 	}
 	daemon_discovery_subscribe(d);
-	r = mqtt_subscribe(d->mqtt, d->health_get_topic, d->cfg->mqtt.qos);
+	r = mqtt_subscribe(d->mqtt, d->topics->health_get, d->cfg->mqtt.qos);
 	if (r < 0 && r != -ENOTCONN)
-		log_error("mqtt: cannot subscribe to %s: %s", d->health_get_topic, strerror(-r));
-	r = mqtt_publish(d->mqtt, d->status_topic, online, strlen(online), 1, true, NULL);
+		log_error("mqtt: cannot subscribe to %s: %s", d->topics->health_get, strerror(-r));
+	r = mqtt_publish(d->mqtt, d->topics->status, online, strlen(online), 1, true, NULL);
 	if (r < 0 && r != -ENOTCONN)
-		log_warning("mqtt: cannot publish %s: %s", d->status_topic, strerror(-r));
+		log_warning("mqtt: cannot publish %s: %s", d->topics->status, strerror(-r));
 	daemon_discovery_announce(d);
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		if (daemon_pin_has_state(d, i))
@@ -673,6 +641,25 @@ static void daemon_on_connected(struct daemon *d, const char *broker)
 	daemon_homie_state(d, "ready"); /* after every attribute and value */
 	mqtt_held_flush(d->mqtt); /* button events from while offline, after the states */
 	daemon_status_update(d);
+}
+
+/* Every incoming message, routed once. */
+static void daemon_on_message(struct daemon *d, const struct mqtt_event *ev)
+{
+	struct topics_match m;
+	int route = topics_route(d->topics, ev->topic, &m);
+
+	if (route == TOPICS_ROUTE_HEALTH_GET) {
+		daemon_health_publish(d);
+		return;
+	}
+	if (d->stopping)
+		return;
+	if (route == TOPICS_ROUTE_HA_STATUS)
+		daemon_discovery_message(d, ev);
+	else if (route == TOPICS_ROUTE_SET || route == TOPICS_ROUTE_PULSE ||
+		 route == TOPICS_ROUTE_UNKNOWN_PIN)
+		daemon_on_command(d, ev, route, &m);
 }
 
 static void daemon_quit(struct daemon *d)
@@ -705,10 +692,7 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 			daemon_status_update(d);
 			break;
 		case MQTT_EVENT_MESSAGE:
-			if (strcmp(ev.topic, d->health_get_topic) == 0)
-				daemon_health_publish(d);
-			else if (!d->stopping && !daemon_discovery_message(d, &ev))
-				daemon_on_command(d, &ev);
+			daemon_on_message(d, &ev);
 			break;
 		case MQTT_EVENT_PUBLISHED:
 			if (d->stopping && ev.mid == d->offline_mid)
@@ -749,7 +733,7 @@ static void daemon_outputs_exit(struct daemon *d)
 			continue;
 		}
 		bridge_pin_sync(d->bridge, i, false);
-		d->pins[i].changed_ns = clock_ns(CLOCK_REALTIME);
+		d->pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 		d->pins[i].seq++;
 		daemon_publish_state(d, i);
 	}
@@ -780,7 +764,7 @@ static void daemon_stop(struct daemon *d, const char *why)
 		return;
 	}
 	daemon_homie_state(d, "disconnected"); /* before "offline", whose ack ends the wait */
-	r = mqtt_publish(d->mqtt, d->status_topic, offline, strlen(offline), 1, true,
+	r = mqtt_publish(d->mqtt, d->topics->status, offline, strlen(offline), 1, true,
 			 &d->offline_mid);
 	if (r < 0 || loop_add_timer(d->loop, daemon_on_stop_timeout, d, &d->stop_timer) < 0 ||
 	    loop_timer_arm(d->stop_timer, STOP_TIMEOUT_USEC, 0) < 0)
@@ -798,7 +782,6 @@ static void daemon_config_errors_log(const struct config_errors *errors)
 }
 
 static int daemon_mqtt_start(struct daemon *d);
-static int daemon_topics_build(struct daemon *d);
 static void daemon_state_path_set(struct daemon *d);
 
 /* The GPIO event fds in the loop (they change when a reload requests a chip again). */
@@ -882,7 +865,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		if (from[i] != SIZE_MAX)
 			pins[i] = d->pins[from[i]];
 		else
-			pins[i].changed_ns = clock_ns(CLOCK_REALTIME);
+			pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 	}
 	if (bridge_levels_sanitize(cfg, levels))
 		log_warning("reload: more than one output of an interlock group is ON; only the "
@@ -931,7 +914,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		log_notice("reload: the MQTT connection settings changed; connecting again");
 		if (d->connected) {
 			daemon_homie_state(d, "disconnected");
-			mqtt_publish(d->mqtt, d->status_topic, "offline", strlen("offline"), 1, true,
+			mqtt_publish(d->mqtt, d->topics->status, "offline", strlen("offline"), 1, true,
 				     NULL);
 		}
 		mqtt_disconnect(d->mqtt);
@@ -955,7 +938,6 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	} else {
 		d->mqtt_cfg = old; /* the mqtt object reads its connection settings */
 	}
-	daemon_topics_build(d);
 	if (state_needed(cfg))
 		daemon_state_path_set(d);
 
@@ -1140,29 +1122,6 @@ static void daemon_state_load(struct daemon *d, bool *levels)
 			    d->state_path, strerror(-r));
 }
 
-static int daemon_topics_build(struct daemon *d)
-{
-	int r;
-
-	r = bridge_topic_build(d->status_topic, sizeof(d->status_topic), d->cfg->mqtt.base_topic,
-			       "status", NULL);
-	if (r == 0)
-		r = bridge_topic_build(d->set_pattern, sizeof(d->set_pattern),
-				       d->cfg->mqtt.base_topic, "+", "/set");
-	if (r == 0)
-		r = bridge_topic_build(d->pulse_pattern, sizeof(d->pulse_pattern),
-				       d->cfg->mqtt.base_topic, "+", "/pulse");
-	if (r == 0)
-		r = bridge_topic_build(d->health_topic, sizeof(d->health_topic),
-				       d->cfg->mqtt.base_topic, "health", NULL);
-	if (r == 0)
-		r = bridge_topic_build(d->health_get_topic, sizeof(d->health_get_topic),
-				       d->cfg->mqtt.base_topic, "health", "/get");
-	if (r < 0)
-		log_error("base topic too long");
-	return r;
-}
-
 /* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
  * convention requires (Home Assistant's availability then follows $state too); <base>/status
  * says "offline" only on a clean stop then. */
@@ -1170,11 +1129,10 @@ static int daemon_mqtt_start(struct daemon *d)
 {
 	int r;
 
-	if (discovery_homie_state_topic(d->discovery))
-		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, discovery_homie_state_topic(d->discovery),
-			     "lost");
+	if (d->topics->homie_state)
+		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->topics->homie_state, "lost");
 	else
-		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->status_topic, "offline");
+		r = mqtt_new(&d->mqtt, &d->cfg->mqtt, d->topics->status, "offline");
 	if (r < 0)
 		return r;
 	mqtt_watchdog_set(d->mqtt, notify_watchdog_usec());
@@ -1190,10 +1148,6 @@ static int daemon_setup(struct daemon *d)
 	bool *levels;
 	sigset_t mask;
 	int r;
-
-	r = daemon_topics_build(d);
-	if (r < 0)
-		return r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1226,7 +1180,7 @@ static int daemon_setup(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		if (d->cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT)
 			d->cfg->pins[i].initial = levels[i];
-		d->pins[i].changed_ns = clock_ns(CLOCK_REALTIME);
+		d->pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 	}
 
 	r = gpio_open(&d->gpio, d->cfg->pins, d->cfg->n_pins, "gpio2mqtt", err, sizeof(err));
@@ -1300,6 +1254,7 @@ static void daemon_teardown(struct daemon *d)
 	bridge_free(d->bridge);
 	free(d->pins);
 	discovery_free(d->discovery);
+	topics_free(d->topics);
 	discovery_messages_clear(&d->discovery_clears);
 	discovery_topics_free(d->discovery_owned, d->n_discovery_owned);
 	free(d->gpio_sources);
@@ -1321,7 +1276,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct daemon d = { .config_path = GPIO2MQTT_DEFAULT_CONFIG, .signal_fd = -1,
-			    .config_generation = 1, .started_ms = now_ms() };
+			    .config_generation = 1, .started_ms = util_now_ms() };
 	struct config_errors errors = { 0 };
 	bool check = false, debug = false, verbose = false;
 	char summary[512];

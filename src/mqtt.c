@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 /* MESSAGE events beyond this many waiting are dropped and counted: a flood of commands must not
  * grow memory without bound while the main loop is busy. */
@@ -554,17 +555,9 @@ free_mqtt:
 	return r;
 }
 
-static uint64_t mqtt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
-}
-
 static void mqtt_heartbeat(struct mqtt *mqtt)
 {
-	atomic_store(&mqtt->heartbeat_ms, mqtt_now_ms());
+	atomic_store(&mqtt->heartbeat_ms, util_now_ms());
 }
 
 /* Sleeps DELAY_MS unless mqtt_free() wakes us; returns false when stopping. With the watchdog
@@ -776,7 +769,7 @@ static void *mqtt_thread_main(void *userdata)
 			}
 			if (atomic_load(&mqtt->connected) && !was_connected) {
 				was_connected = true;
-				connected_at = mqtt_now_ms();
+				connected_at = util_now_ms();
 				mqtt->last_failure[0] = '\0';
 				log_notice("mqtt: connected to %s%s (MQTT %s)", name,
 					   cfg->tls.enabled ? " over TLS" : "",
@@ -794,7 +787,7 @@ static void *mqtt_thread_main(void *userdata)
 			 * again from reconnect_min_ms, so a broker that accepts and then drops
 			 * us at once is not hammered. */
 			if (was_connected && !stable &&
-			    mqtt_now_ms() - connected_at >= (uint64_t)cfg->reconnect_max_ms) {
+			    util_now_ms() - connected_at >= (uint64_t)cfg->reconnect_max_ms) {
 				stable = true;
 				next_ms = cfg->reconnect_min_ms;
 			}
@@ -835,7 +828,7 @@ void mqtt_watchdog_set(struct mqtt *mqtt, uint64_t watchdog_usec)
 
 uint64_t mqtt_heartbeat_age_ms(struct mqtt *mqtt)
 {
-	uint64_t beat = atomic_load(&mqtt->heartbeat_ms), now = mqtt_now_ms();
+	uint64_t beat = atomic_load(&mqtt->heartbeat_ms), now = util_now_ms();
 
 	return now > beat ? now - beat : 0;
 }

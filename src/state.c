@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "util.h"
 
 /* Format, one record per line:
  *   gpio2mqtt-state 1
@@ -22,13 +23,7 @@
 
 static uint64_t state_hash(const char *data, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)data[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return util_fnv1a(data, len, UTIL_FNV1A_OFFSET);
 }
 
 bool state_needed(const struct config *cfg)

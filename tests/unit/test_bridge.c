@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The bridge logic, driven directly: payloads, topics, edges and commands. */
+/* The bridge logic, driven directly: payloads, edges and commands (topics: test_topics.c). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,45 +86,8 @@ static void test_pulse_parse(void)
 	}
 }
 
-static void test_topics(void)
+static void test_payloads(void)
 {
-	char buf[64];
-	const char *name;
-	size_t len;
-
-	tap_is_int(bridge_topic_build(buf, sizeof(buf), "gpio2mqtt/pi", "lamp", NULL), 0,
-		   "state topic built");
-	tap_is_str(buf, "gpio2mqtt/pi/lamp", "state topic");
-	tap_is_int(bridge_topic_build(buf, sizeof(buf), "gpio2mqtt/pi", "lamp", "/set"), 0,
-		   "set topic built");
-	tap_is_str(buf, "gpio2mqtt/pi/lamp/set", "set topic");
-	tap_is_int(bridge_topic_build(buf, 10, "gpio2mqtt/pi", "lamp", NULL), -ENAMETOOLONG,
-		   "too long for the buffer");
-	tap_is_int(bridge_topic_build(buf, 18, "gpio2mqtt/pi", "lamp", NULL), 0,
-		   "exactly fits (17 bytes + NUL)");
-
-	tap_is_int(bridge_topic_parse("gpio2mqtt/pi", "gpio2mqtt/pi/lamp/set", "/set", &name, &len),
-		   0, "set topic parsed");
-	tap_ok(len == 4 && strncmp(name, "lamp", len) == 0, "name is 'lamp'");
-	tap_is_int(bridge_topic_parse("gpio2mqtt/pi", "gpio2mqtt/pi/gate/pulse", "/pulse", &name,
-				      &len),
-		   0, "pulse topic parsed");
-	tap_ok(len == 4 && strncmp(name, "gate", len) == 0, "name is 'gate'");
-	tap_is_int(bridge_topic_parse("gpio2mqtt/pi", "gpio2mqtt/pi/gate/pulse", "/set", &name, &len),
-		   -ENOENT, "a pulse topic is not a set topic");
-	tap_is_int(bridge_topic_parse("a", "a/küche/set", "/set", &name, &len), 0, "UTF-8 name");
-	tap_ok(len == strlen("küche") && strncmp(name, "küche", len) == 0, "name is 'küche'");
-
-	static const char *const not_set[] = {
-		"gpio2mqtt/pi/lamp",	   "gpio2mqtt/pi/set",	     "gpio2mqtt/pi//set",
-		"gpio2mqtt/pi/a/b/set",	   "gpio2mqtt/pix/lamp/set", "gpio2mqtt/p/lamp/set",
-		"other/pi/lamp/set",	   "gpio2mqtt/pi/lamp/sett", "gpio2mqtt/pi/lamp/set/x",
-		"gpio2mqtt/pi/lamp/status", "",
-	};
-	for (size_t i = 0; i < sizeof(not_set) / sizeof(not_set[0]); i++)
-		tap_is_int(bridge_topic_parse("gpio2mqtt/pi", not_set[i], "/set", &name, &len),
-			   -ENOENT, "'%s' is not a command topic", not_set[i]);
-
 	tap_is_str(bridge_state_payload(true), "ON", "active is ON");
 	tap_is_str(bridge_state_payload(false), "OFF", "inactive is OFF");
 	tap_is_str(bridge_event_name(BRIDGE_EVENT_SINGLE), "single", "single");
@@ -710,7 +673,7 @@ int main(void)
 {
 	test_command_parse();
 	test_pulse_parse();
-	test_topics();
+	test_payloads();
 	test_pins();
 	test_edges();
 	test_commands();
