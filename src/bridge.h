@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "kind.h"
 
 enum bridge_command {
 	BRIDGE_COMMAND_OFF,
@@ -41,21 +42,13 @@ enum bridge_action_type {
 	BRIDGE_ACTION_PUBLISH_EVENT, /* publish EVENT of button PIN */
 };
 
-enum bridge_event {
-	BRIDGE_EVENT_SINGLE,
-	BRIDGE_EVENT_DOUBLE,
-	BRIDGE_EVENT_LONG,
-};
-
 struct bridge_action {
 	enum bridge_action_type type;
 	size_t pin;
 	bool active;
-	enum bridge_event event;
+	enum kind_event event;
 };
 
-/* "single", "double", "long". */
-const char *bridge_event_name(enum bridge_event event);
 
 struct bridge;
 

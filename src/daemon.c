@@ -15,6 +15,7 @@
 #include "bridge.h"
 #include "gpio.h"
 #include "health.h"
+#include "kind.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
@@ -136,10 +137,10 @@ static void daemon_publish_state(struct daemon *d, size_t pin)
 		      d->pins[pin].seq);
 }
 
-static void daemon_publish_event(struct daemon *d, size_t pin, enum bridge_event event)
+static void daemon_publish_event(struct daemon *d, size_t pin, enum kind_event event)
 {
 	d->pins[pin].events++;
-	log_info("pin '%s': %s press", d->cfg->pins[pin].name, bridge_event_name(event));
+	log_info("pin '%s': %s press", d->cfg->pins[pin].name, kind_event_name(event));
 	publish_event(&d->pub, pin, event, util_clock_ns(CLOCK_REALTIME), d->pins[pin].events);
 }
 
@@ -205,7 +206,7 @@ static void daemon_actions_run(struct daemon *d)
 			log_debug("pin '%s': %s", p->name, bridge_state_payload(a->active));
 			d->pins[a->pin].changed_ns = util_clock_ns(CLOCK_REALTIME);
 			d->pins[a->pin].seq++;
-			save |= p->power_on == CONFIG_POWER_ON_RESTORE;
+			save |= kind_of(p)->persists(p);
 			break;
 		case BRIDGE_ACTION_PUBLISH_STATE:
 			daemon_publish_state(d, a->pin);
@@ -310,7 +311,7 @@ static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev, int
 	}
 	name = d->cfg->pins[pin].name;
 	daemon_payload_quote(ev->payload, ev->payload_len, quoted, sizeof(quoted));
-	if (d->cfg->pins[pin].direction != CONFIG_DIRECTION_OUTPUT) {
+	if (!kind_of(&d->cfg->pins[pin])->is_output) {
 		log_warning("pin '%s': command '%s' ignored: the pin is an input", name, quoted);
 		return;
 	}
@@ -455,7 +456,7 @@ static void daemon_outputs_exit(struct daemon *d)
 		const struct config_pin *p = &d->cfg->pins[i];
 		int r;
 
-		if (p->direction != CONFIG_DIRECTION_OUTPUT || p->on_exit != CONFIG_ON_EXIT_OFF ||
+		if (!kind_of(p)->is_output || p->on_exit != CONFIG_ON_EXIT_OFF ||
 		    !bridge_pin_active(d->bridge, i))
 			continue;
 		r = gpio_set(d->gpio, i, false);
@@ -564,7 +565,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		log_warning("reload: more than one output of an interlock group is ON; only the "
 			    "first one listed stays ON");
 	for (size_t i = 0; i < cfg->n_pins; i++) {
-		if (cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT)
+		if (kind_of(&cfg->pins[i])->is_output)
 			cfg->pins[i].initial = levels[i];
 		if (from[i] != SIZE_MAX)
 			pins[i] = d->pins[from[i]];
@@ -573,7 +574,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	}
 	/* Should the new request fail, gpio_reload() puts the old lines back at these levels. */
 	for (size_t k = 0; k < old->n_pins; k++) {
-		if (old->pins[k].direction == CONFIG_DIRECTION_OUTPUT)
+		if (kind_of(&old->pins[k])->is_output)
 			old->pins[k].initial = old_levels[k];
 	}
 	/* The new topics and documents (announce_setup() logs why it failed). */
@@ -601,8 +602,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		bool level;
 
-		if (cfg->pins[i].direction == CONFIG_DIRECTION_INPUT &&
-		    gpio_get(d->gpio, i, &level) == 0)
+		if (!kind_of(&cfg->pins[i])->is_output && gpio_get(d->gpio, i, &level) == 0)
 			bridge_pin_sync(bridge, i, level);
 	}
 	bridge_connected_set(bridge, d->pub.connected);
@@ -825,7 +825,7 @@ int daemon_pins_open(struct daemon *d)
 		log_warning("more than one output of an interlock group would start ON; only the "
 			    "first one listed does");
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
-		if (d->cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT)
+		if (kind_of(&d->cfg->pins[i])->is_output)
 			d->cfg->pins[i].initial = levels[i];
 		d->pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 	}

@@ -20,6 +20,7 @@
 /* GPIO2MQTT_URL, where Home Assistant's "origin" block points, is the meson option project_url. */
 #include "build-config.h"
 #include "file.h"
+#include "kind.h"
 #include "util.h"
 
 #define DISCOVERY_TOPICS_MAGIC "# gpio2mqtt discovery topics v1\n"
@@ -267,7 +268,7 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 								   : "value_template",
 						      "{{ value_json.state }}");
 	}
-	if (p->direction == CONFIG_DIRECTION_OUTPUT) {
+	if (tp->commands) {
 		ok = ok && discovery_json_str(obj, "command_topic", tp->set);
 		if (strcmp(component, "switch") == 0)
 			ok = ok && discovery_json_str(obj, "state_on", "ON") &&
@@ -299,12 +300,9 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
 	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++) {
 		const struct config_pin *p = &d->cfg->pins[i];
 
-		if (p->direction == CONFIG_DIRECTION_OUTPUT)
-			r = discovery_ha_config(d, i, p->component == CONFIG_COMPONENT_LIGHT ? "light"
-											    : "switch",
-						out);
-		else if (p->publish_state)
-			r = discovery_ha_config(d, i, "binary_sensor", out);
+		/* The kind names the component (src/kind.h); events get an "event" entity. */
+		if (d->topics->pins[i].has_state)
+			r = discovery_ha_config(d, i, kind_of(p)->ha_component(p), out);
 		if (r == 0 && d->topics->pins[i].has_event)
 			r = discovery_ha_config(d, i, "event", out);
 	}
@@ -335,8 +333,7 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
 			r = discovery_homie_attr(d, out, pin, property, "$datatype", "boolean");
 		if (r == 0)
 			r = discovery_homie_attr(d, out, pin, property, "$settable",
-						 p->direction == CONFIG_DIRECTION_OUTPUT ? "true"
-											 : "false");
+						 d->topics->pins[pin].commands ? "true" : "false");
 		if (r == 0)
 			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
 		return r;
@@ -395,9 +392,7 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 
 		r = discovery_homie_add(d, out, i, "$name", p->name);
 		if (r == 0)
-			r = discovery_homie_add(d, out, i, "$type",
-						p->direction == CONFIG_DIRECTION_OUTPUT ? "output"
-											: "input");
+			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$properties",
 						has_state && has_event ? "state,event"

@@ -61,11 +61,11 @@ void publish_state(const struct publish *p, size_t pin, bool active, uint64_t ch
 			    true);
 }
 
-void publish_event(const struct publish *p, size_t pin, enum bridge_event event, uint64_t time_ns,
+void publish_event(const struct publish *p, size_t pin, enum kind_event event, uint64_t time_ns,
 		   uint64_t seq)
 {
 	const struct config_pin *cp = &p->cfg->pins[pin];
-	const char *name = bridge_event_name(event);
+	const char *name = kind_event_name(event);
 	char json[160];
 	int r;
 
@@ -78,7 +78,7 @@ void publish_event(const struct publish *p, size_t pin, enum bridge_event event,
 	r = mqtt_publish_held(p->mqtt, p->topics->pins[pin].event, name, cp->qos, false);
 	if (r < 0)
 		log_warning("pin '%s': cannot publish %s: %s", cp->name, name, strerror(-r));
-	publish_homie_value(p, pin, p->topics->pins[pin].homie_event, bridge_event_name(event),
+	publish_homie_value(p, pin, p->topics->pins[pin].homie_event, kind_event_name(event),
 			    false);
 }
 

@@ -30,7 +30,7 @@ struct publish {
 void publish_state(const struct publish *p, size_t pin, bool active, uint64_t changed_ns,
 		   uint64_t seq);
 /* Button EVENT of PIN at TIME_NS (CLOCK_REALTIME), the SEQ-th since start; held while offline. */
-void publish_event(const struct publish *p, size_t pin, enum bridge_event event, uint64_t time_ns,
+void publish_event(const struct publish *p, size_t pin, enum kind_event event, uint64_t time_ns,
 		   uint64_t seq);
 /* <base>/status (retained, QoS 1): "online" or "offline"; MID as for mqtt_publish(). */
 int publish_status(const struct publish *p, const char *status, int *mid);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "kind.h"
 #include "log.h"
 #include "mqtt.h"
 #include "notify.h"
@@ -46,7 +47,7 @@ size_t reload_plan(const struct config *old, const bool *old_levels, const struc
 		   size_t *from, bool *levels)
 {
 	for (size_t i = 0; i < cfg->n_pins; i++) {
-		bool is_output = cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT;
+		bool is_output = kind_of(&cfg->pins[i])->is_output;
 
 		from[i] = SIZE_MAX;
 		for (size_t k = 0; k < old->n_pins && from[i] == SIZE_MAX; k++) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kind.h"
 #include "util.h"
 
 static char *topics_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -74,9 +75,11 @@ static int topics_pin_build(struct topics *t, size_t i)
 	const char *base = t->cfg->mqtt.base_topic;
 	struct topics_pin *tp = &t->pins[i];
 
-	tp->has_state = p->direction == CONFIG_DIRECTION_OUTPUT || p->publish_state;
-	tp->has_event = p->direction == CONFIG_DIRECTION_INPUT && p->mode == CONFIG_INPUT_MODE_BUTTON;
-	tp->commands = p->direction == CONFIG_DIRECTION_OUTPUT;
+	const struct pin_kind *kind = kind_of(p);
+
+	tp->has_state = kind->has_state(p);
+	tp->has_event = kind->has_events;
+	tp->commands = kind->is_output;
 	tp->state = topics_printf("%s/%s", base, p->name);
 	tp->set = topics_printf("%s/%s/set", base, p->name);
 	tp->pulse = topics_printf("%s/%s/pulse", base, p->name);

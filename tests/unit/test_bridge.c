@@ -90,9 +90,9 @@ static void test_payloads(void)
 {
 	tap_is_str(bridge_state_payload(true), "ON", "active is ON");
 	tap_is_str(bridge_state_payload(false), "OFF", "inactive is OFF");
-	tap_is_str(bridge_event_name(BRIDGE_EVENT_SINGLE), "single", "single");
-	tap_is_str(bridge_event_name(BRIDGE_EVENT_DOUBLE), "double", "double");
-	tap_is_str(bridge_event_name(BRIDGE_EVENT_LONG), "long", "long");
+	tap_is_str(kind_event_name(KIND_EVENT_SINGLE), "single", "single");
+	tap_is_str(kind_event_name(KIND_EVENT_DOUBLE), "double", "double");
+	tap_is_str(kind_event_name(KIND_EVENT_LONG), "long", "long");
 }
 
 /* ---- a small configuration builder ------------------------------------------------------ */
@@ -197,7 +197,7 @@ static const char *acts(const struct bridge *b)
 				     used ? "; " : "", name, a[i].active ? "ON" : "OFF");
 		else
 			w = snprintf(buf + used, sizeof(buf) - used, "%sevent %s %s",
-				     used ? "; " : "", name, bridge_event_name(a[i].event));
+				     used ? "; " : "", name, kind_event_name(a[i].event));
 		if (w < 0)
 			break;
 		used += (size_t)w;
