@@ -180,19 +180,6 @@ const struct bridge_action *bridge_actions(const struct bridge *bridge, size_t *
 	return bridge->actions;
 }
 
-int bridge_pin_find(const struct bridge *bridge, const char *name, size_t name_len, size_t *pin)
-{
-	for (size_t i = 0; i < bridge->n_pins; i++) {
-		const char *pin_name = bridge->pins[i].cfg->name;
-
-		if (strlen(pin_name) == name_len && memcmp(pin_name, name, name_len) == 0) {
-			*pin = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 bool bridge_pin_active(const struct bridge *bridge, size_t pin)
 {
 	return pin < bridge->n_pins && bridge->pins[pin].active;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* The bridge logic, pure: no I/O, no clock, no libraries. Edges, commands and the time go in,
- * actions come out (drive an output, publish a state or a button event), and main.c carries
+ * actions come out (drive an output, publish a state or a button event), and daemon.c carries
  * them out and arms one timer for bridge_next_deadline(). Unit tests drive these functions
  * directly.
  *
@@ -74,8 +74,6 @@ size_t bridge_levels_sanitize(const struct config *cfg, bool *levels);
 /* The actions produced by the last call; valid until the next call. */
 const struct bridge_action *bridge_actions(const struct bridge *bridge, size_t *n);
 
-/* The pin called NAME (NAME_LEN bytes), or -ENOENT. */
-int bridge_pin_find(const struct bridge *bridge, const char *name, size_t name_len, size_t *pin);
 bool bridge_pin_active(const struct bridge *bridge, size_t pin);
 size_t bridge_pin_count(const struct bridge *bridge);
 

@@ -660,9 +660,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		       cfg->mqtt.health_interval_s * 1000000ULL);
 	d->config_generation++;
 	if (reconnect) {
-		r = daemon_mqtt_start(d);
-		if (r < 0)
-			log_error("reload: cannot start MQTT: %s; restart gpio2mqtt", strerror(-r));
+		daemon_mqtt_start(d); /* a failure is logged there */
 	} else if (d->pub.connected) {
 		char broker[sizeof(d->broker)];
 
@@ -768,7 +766,8 @@ static void daemon_state_load(struct daemon *d, bool *levels)
 
 /* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
  * convention requires (Home Assistant's availability then follows $state too); <base>/status
- * says "offline" only on a clean stop then. */
+ * says "offline" only on a clean stop then. Every failure is logged once (mqtt_new()'s by
+ * mqtt.c). */
 static int daemon_mqtt_start(struct daemon *d)
 {
 	int r;
@@ -781,9 +780,12 @@ static int daemon_mqtt_start(struct daemon *d)
 		return r;
 	mqtt_watchdog_set(d->pub.mqtt, notify_watchdog_usec());
 	r = loop_add_fd(d->loop, mqtt_event_fd(d->pub.mqtt), daemon_on_mqtt, d, &d->mqtt_source);
+	if (r == 0)
+		r = mqtt_start(d->pub.mqtt);
 	if (r < 0)
-		return r;
-	return mqtt_start(d->pub.mqtt);
+		log_error("mqtt: cannot start the network thread: %s; restart gpio2mqtt",
+			  strerror(-r));
+	return r;
 }
 
 int daemon_new(struct daemon **out, struct config *cfg, const char *config_path)
@@ -888,26 +890,19 @@ int daemon_announce_setup(struct daemon *d)
 
 int daemon_connect(struct daemon *d)
 {
-	int r = daemon_mqtt_start(d);
-
-	if (r < 0)
-		log_error("cannot start: %s", strerror(-r));
-	return r;
+	return daemon_mqtt_start(d);
 }
 
 int daemon_run(struct daemon *d)
 {
 	char summary[512];
-	int r;
 
 	config_summary(d->cfg, summary, sizeof(summary));
 	log_notice("gpio2mqtt %s started: %s", GPIO2MQTT_VERSION, summary);
 	notify_ready();
 	daemon_status_update(d);
-	r = loop_run(d->loop);
-	if (r < 0)
-		log_error("main loop failed: %s", strerror(-r));
-	return r;
+	/* A callback that stops the loop logged why. */
+	return loop_run(d->loop);
 }
 
 void daemon_free(struct daemon *d)

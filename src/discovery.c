@@ -196,7 +196,7 @@ static bool discovery_json_common(const struct discovery *d, cJSON *obj)
 	    !discovery_json_str(entry, "payload_not_available", "offline"))
 		return false;
 	if (d->topics->homie_state) {
-		/* With Homie on, the connection's one Last Will is $state = "lost" (see main.c):
+		/* With Homie on, the connection's one Last Will is $state = "lost" (see daemon.c):
 		 * Home Assistant then also needs $state to be "ready". */
 		entry = cJSON_CreateObject();
 		if (!entry || !cJSON_AddItemToArray(avail, entry)) {

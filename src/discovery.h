@@ -3,7 +3,7 @@
 
 /* Home Assistant MQTT discovery and the Homie 4 device tree. Pure where it can be: the
  * configuration and the machine's id go in, lists of messages (topic, payload, retain) come out,
- * and main.c publishes them. Reading the machine id and the list of announced topics (kept in the
+ * and announce.c publishes them. Reading the machine id and the list of announced topics (kept in the
  * state directory, so a pin removed from the configuration gets its retained documents cleared)
  * are the only file I/O, in separate functions at the end.
  *

@@ -2,7 +2,7 @@
 #pragma once
 
 /* <base>/health: what the daemon has seen and done since start, as one JSON object, and the same
- * in one line for systemd's STATUS=. Pure formatting: main.c gathers the numbers. */
+ * in one line for systemd's STATUS=. Pure formatting: daemon.c gathers the numbers. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@ struct health {
 	struct mqtt_stats mqtt;
 };
 
-/* {"uptime_s":12,"edges_seen":3,...}; -ENOSPC when it does not fit. */
+/* {"uptime_s":12,"edges_seen":3,...}; -ENOSPC when it does not fit, -ENOMEM. */
 int health_json(const struct health *h, char *buf, size_t size);
 /* "edges 3 (0 lost); publishes 10 acknowledged, 0 failed, 0 denied; 1 reconnect; queue 0;
  * config generation 1" */

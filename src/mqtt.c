@@ -475,13 +475,16 @@ static int mqtt_tls_setup(struct mqtt *mqtt)
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload)
 {
+	const char *what = "the client";
 	pthread_condattr_t wake_attr;
 	struct mqtt *mqtt;
 	int r;
 
 	mqtt = calloc(1, sizeof(*mqtt));
-	if (!mqtt)
+	if (!mqtt) {
+		log_error("mqtt: cannot set up %s: %s", what, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	mqtt->cfg = cfg;
 	mqtt->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	pthread_mutex_init(&mqtt->queue_lock, NULL);
@@ -525,11 +528,10 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 					  will_payload, 1, true));
 	if (r < 0)
 		goto destroy_mosq;
+	what = "TLS";
 	r = mqtt_tls_setup(mqtt);
-	if (r < 0) {
-		log_error("mqtt: cannot set up TLS: %s", strerror(-r));
+	if (r < 0)
 		goto destroy_mosq;
-	}
 	/* The v5 callbacks are called under v3.1.1 too, with reason codes 0. */
 	mosquitto_connect_v5_callback_set(mqtt->mosq, mqtt_on_connect);
 	mosquitto_disconnect_v5_callback_set(mqtt->mosq, mqtt_on_disconnect);
@@ -552,6 +554,7 @@ free_mqtt:
 	pthread_mutex_destroy(&mqtt->wait_lock);
 	pthread_mutex_destroy(&mqtt->queue_lock);
 	free(mqtt);
+	log_error("mqtt: cannot set up %s: %s", what, strerror(-r));
 	return r;
 }
 

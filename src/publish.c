@@ -108,11 +108,13 @@ void publish_homie_state(const struct publish *p, const char *state)
 void publish_health(const struct publish *p, const struct health *h)
 {
 	char json[1024];
+	int r;
 
 	if (!p->connected)
 		return;
-	if (health_json(h, json, sizeof(json)) < 0)
-		log_warning("mqtt: cannot publish %s: %s", p->topics->health, strerror(ENOSPC));
+	r = health_json(h, json, sizeof(json));
+	if (r < 0)
+		log_warning("mqtt: cannot publish %s: %s", p->topics->health, strerror(-r));
 	else
 		publish_one(p, p->topics->health, json, p->cfg->mqtt.qos, false, NULL);
 }

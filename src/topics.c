@@ -244,7 +244,7 @@ static bool topics_level(const char *base, const char *topic, const char *suffix
 	return true;
 }
 
-static bool topics_pin_named(const struct topics *t, const char *name, size_t len, size_t *pin)
+bool topics_pin_find(const struct topics *t, const char *name, size_t len, size_t *pin)
 {
 	for (size_t i = 0; i < t->n_pins; i++) {
 		if (strlen(t->cfg->pins[i].name) == len && memcmp(t->cfg->pins[i].name, name, len) == 0) {
@@ -277,10 +277,10 @@ int topics_route(const struct topics *t, const char *topic, struct topics_match 
 		}
 	}
 	if (topics_level(t->cfg->mqtt.base_topic, topic, "/set", &m->name, &m->name_len))
-		return topics_pin_named(t, m->name, m->name_len, &m->pin) ? TOPICS_ROUTE_SET
+		return topics_pin_find(t, m->name, m->name_len, &m->pin) ? TOPICS_ROUTE_SET
 									   : TOPICS_ROUTE_UNKNOWN_PIN;
 	if (topics_level(t->cfg->mqtt.base_topic, topic, "/pulse", &m->name, &m->name_len))
-		return topics_pin_named(t, m->name, m->name_len, &m->pin) ? TOPICS_ROUTE_PULSE
+		return topics_pin_find(t, m->name, m->name_len, &m->pin) ? TOPICS_ROUTE_PULSE
 									   : TOPICS_ROUTE_UNKNOWN_PIN;
 	return TOPICS_ROUTE_NONE;
 }

@@ -86,6 +86,9 @@ char *topics_ha_config(const struct topics *t, size_t pin, const char *component
 char *topics_homie_attr(const struct topics *t, size_t pin, const char *property,
 			const char *attr);
 
+/* Whether a pin is called NAME (LEN bytes, not NUL-terminated); sets *PIN. */
+bool topics_pin_find(const struct topics *t, const char *name, size_t len, size_t *pin);
+
 /* Where an incoming message goes. */
 enum topics_route {
 	TOPICS_ROUTE_NONE = 1,    /* not one of ours */

@@ -211,7 +211,6 @@ static void test_pins(void)
 {
 	bool levels[MAX_PINS] = { false, false, true };
 	struct bridge *b;
-	size_t pin = 99;
 
 	cfg_reset();
 	cfg_input("button", CONFIG_INPUT_MODE_SWITCH);
@@ -219,11 +218,6 @@ static void test_pins(void)
 	cfg_output("relay", 0);
 	tap_is_int(bridge_new(&b, &cfg, levels), 0, "bridge created");
 	tap_is_int((long long)bridge_pin_count(b), 3, "3 pins");
-	tap_is_int(bridge_pin_find(b, "lamp", 4, &pin), 0, "lamp found");
-	tap_is_int((long long)pin, 1, "lamp is pin 1");
-	tap_is_int(bridge_pin_find(b, "lampe", 4, &pin), 0, "only name_len bytes compared");
-	tap_is_int(bridge_pin_find(b, "lam", 3, &pin), -ENOENT, "a prefix is not a name");
-	tap_is_int(bridge_pin_find(b, "nope", 4, &pin), -ENOENT, "unknown name");
 	tap_ok(!bridge_pin_active(b, 1) && bridge_pin_active(b, 2), "initial levels kept");
 	tap_ok(!bridge_pin_active(b, 7), "out of range pin reads inactive");
 	tap_is_int((long long)bridge_next_deadline(b), (long long)BRIDGE_NO_DEADLINE,

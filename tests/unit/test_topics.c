@@ -93,6 +93,11 @@ static void test_route(void)
 	tap_is_int(topics_route(t, "gpio2mqtt/pi/gate/pulse", &m), TOPICS_ROUTE_PULSE,
 		   "a pulse topic is not a set topic");
 	tap_is_int((long long)m.pin, 1, "gate is pin 1");
+	tap_ok(topics_pin_find(t, "gate", 4, &m.pin), "gate found");
+	tap_is_int((long long)m.pin, 1, "gate is pin 1");
+	tap_ok(topics_pin_find(t, "gatex", 4, &m.pin), "only name_len bytes compared");
+	tap_ok(!topics_pin_find(t, "gat", 3, &m.pin), "a prefix is not a name (lookup)");
+	tap_ok(!topics_pin_find(t, "nope", 4, &m.pin), "unknown name");
 	tap_is_int(route(t, "gpio2mqtt/pi/lam/set", &name, &len), TOPICS_ROUTE_UNKNOWN_PIN,
 		   "a prefix is not a name");
 	tap_ok(len == 3 && strncmp(name, "lam", len) == 0, "the unknown name is 'lam'");
