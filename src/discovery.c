@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,19 +32,6 @@ struct discovery {
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-
-static char *discovery_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *discovery_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : s;
-}
 
 void discovery_messages_clear(struct discovery_messages *list)
 {
@@ -245,7 +231,7 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	if (!obj)
 		return -ENOMEM;
 	ok = discovery_json_str(obj, "name", p->name);
-	s = discovery_printf("%s_%s%s", d->topics->ha_node, tp->object_id, event ? "_event" : "");
+	s = util_printf("%s_%s%s", d->topics->ha_node, tp->object_id, event ? "_event" : "");
 	ok = ok && s && discovery_json_str(obj, "unique_id", s);
 	free(s);
 	ok = ok && discovery_json_str(obj, "state_topic", event ? tp->event : tp->state);

@@ -87,5 +87,11 @@ extern const struct pin_kind kind_switch;
 extern const struct pin_kind kind_button;
 extern const struct pin_kind kind_output;
 
+/* For the input kinds: their state is published with publish_state = true, as a
+ * "binary_sensor"; an input is read at start, never restored. */
+bool kind_input_has_state(const struct config_pin *c);
+const char *kind_input_ha_component(const struct config_pin *c);
+bool kind_input_persists(const struct config_pin *c);
+
 /* The kind of a configured pin. */
 const struct pin_kind *kind_of(const struct config_pin *c);

@@ -90,30 +90,15 @@ static void kind_button_timeout(const struct config_pin *c, struct kind_slot *s,
 	}
 }
 
-static bool kind_button_has_state(const struct config_pin *c)
-{
-	return c->publish_state;
-}
-
-static const char *kind_button_ha_component(const struct config_pin *c)
-{
-	return "binary_sensor";
-}
-
-static bool kind_button_persists(const struct config_pin *c)
-{
-	return false; /* an input is read at start */
-}
-
 const struct pin_kind kind_button = {
 	.name = "button",
 	.start = kind_button_start,
 	.edge = kind_button_edge,
 	.timeout = kind_button_timeout,
-	.has_state = kind_button_has_state,
+	.has_state = kind_input_has_state,
 	.has_events = true,
 	.toggles_on_press = true,
-	.ha_component = kind_button_ha_component,
+	.ha_component = kind_input_ha_component,
 	.homie_type = "input",
-	.persists = kind_button_persists,
+	.persists = kind_input_persists,
 };

@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,19 +11,6 @@
 
 #include "kind.h"
 #include "util.h"
-
-static char *topics_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *topics_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : s;
-}
 
 /* NAME as an id of the characters in VALID (a Homie id: LOWER as well, and no SEP at either
  * end): the name itself when it is one, else the name with every other byte as SEP (runs
@@ -80,10 +66,10 @@ static int topics_pin_build(struct topics *t, size_t i)
 	tp->has_state = kind->has_state(p);
 	tp->has_event = kind->has_events;
 	tp->commands = kind->is_output;
-	tp->state = topics_printf("%s/%s", base, p->name);
-	tp->set = topics_printf("%s/%s/set", base, p->name);
-	tp->pulse = topics_printf("%s/%s/pulse", base, p->name);
-	tp->event = topics_printf("%s/%s/event", base, p->name);
+	tp->state = util_printf("%s/%s", base, p->name);
+	tp->set = util_printf("%s/%s/set", base, p->name);
+	tp->pulse = util_printf("%s/%s/pulse", base, p->name);
+	tp->event = util_printf("%s/%s/event", base, p->name);
 	tp->object_id = topics_object_id_make(p->name);
 	tp->node_id = topics_node_id_make(p->name);
 	if (!tp->state || !tp->set || !tp->pulse || !tp->event || !tp->object_id || !tp->node_id)
@@ -91,12 +77,12 @@ static int topics_pin_build(struct topics *t, size_t i)
 	if (!t->homie_base)
 		return 0;
 	if (tp->has_state) {
-		tp->homie_state = topics_printf("%s/%s/state", t->homie_base, tp->node_id);
+		tp->homie_state = util_printf("%s/%s/state", t->homie_base, tp->node_id);
 		if (!tp->homie_state)
 			return -ENOMEM;
 	}
 	if (tp->has_event) {
-		tp->homie_event = topics_printf("%s/%s/event", t->homie_base, tp->node_id);
+		tp->homie_event = util_printf("%s/%s/event", t->homie_base, tp->node_id);
 		if (!tp->homie_event)
 			return -ENOMEM;
 	}
@@ -118,24 +104,24 @@ int topics_new(struct topics **out, const struct config *cfg, const char *id)
 	t->n_pins = cfg->n_pins;
 	snprintf(t->ha_node, sizeof(t->ha_node), "gpio2mqtt_%s", id);
 	snprintf(t->homie_device, sizeof(t->homie_device), "gpio2mqtt-%s", id);
-	t->status = topics_printf("%s/status", base);
-	t->health = topics_printf("%s/health", base);
-	t->health_get = topics_printf("%s/health/get", base);
-	t->set_pattern = topics_printf("%s/+/set", base);
-	t->pulse_pattern = topics_printf("%s/+/pulse", base);
+	t->status = util_printf("%s/status", base);
+	t->health = util_printf("%s/health", base);
+	t->health_get = util_printf("%s/health/get", base);
+	t->set_pattern = util_printf("%s/+/set", base);
+	t->pulse_pattern = util_printf("%s/+/pulse", base);
 	t->pins = calloc(cfg->n_pins ? cfg->n_pins : 1, sizeof(*t->pins));
 	if (!t->status || !t->health || !t->health_get || !t->set_pattern || !t->pulse_pattern ||
 	    !t->pins)
 		goto free_topics;
 	if (cfg->discovery.homeassistant) {
-		t->ha_status = topics_printf("%s/status", cfg->discovery.prefix);
+		t->ha_status = util_printf("%s/status", cfg->discovery.prefix);
 		if (!t->ha_status)
 			goto free_topics;
 	}
 	if (cfg->discovery.homie) {
-		t->homie_base = topics_printf(TOPICS_HOMIE_ROOT "/%s", t->homie_device);
-		t->homie_state = topics_printf(TOPICS_HOMIE_ROOT "/%s/$state", t->homie_device);
-		t->homie_set_pattern = topics_printf(TOPICS_HOMIE_ROOT "/%s/+/+/set",
+		t->homie_base = util_printf(TOPICS_HOMIE_ROOT "/%s", t->homie_device);
+		t->homie_state = util_printf(TOPICS_HOMIE_ROOT "/%s/$state", t->homie_device);
+		t->homie_set_pattern = util_printf(TOPICS_HOMIE_ROOT "/%s/+/+/set",
 						     t->homie_device);
 		if (!t->homie_base || !t->homie_state || !t->homie_set_pattern)
 			goto free_topics;
@@ -210,7 +196,7 @@ int topics_homie_value(const struct topics *t, size_t pin, const char *property,
 
 char *topics_ha_config(const struct topics *t, size_t pin, const char *component)
 {
-	return topics_printf("%s/%s/%s/%s/config", t->cfg->discovery.prefix, component, t->ha_node,
+	return util_printf("%s/%s/%s/%s/config", t->cfg->discovery.prefix, component, t->ha_node,
 			     t->pins[pin].object_id);
 }
 
@@ -218,10 +204,10 @@ char *topics_homie_attr(const struct topics *t, size_t pin, const char *property
 			const char *attr)
 {
 	if (pin == SIZE_MAX)
-		return topics_printf("%s/%s", t->homie_base, attr);
+		return util_printf("%s/%s", t->homie_base, attr);
 	if (!property)
-		return topics_printf("%s/%s/%s", t->homie_base, t->pins[pin].node_id, attr);
-	return topics_printf("%s/%s/%s/%s", t->homie_base, t->pins[pin].node_id, property, attr);
+		return util_printf("%s/%s/%s", t->homie_base, t->pins[pin].node_id, attr);
+	return util_printf("%s/%s/%s/%s", t->homie_base, t->pins[pin].node_id, property, attr);
 }
 
 /* TOPIC is "<BASE>/<level><SUFFIX>" with one level: points at it. */

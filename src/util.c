@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #define UTIL_FNV1A_PRIME 0x100000001b3ULL
 
 uint64_t util_fnv1a(const void *data, size_t len, uint64_t h)
@@ -12,6 +15,18 @@ uint64_t util_fnv1a(const void *data, size_t len, uint64_t h)
 		h *= UTIL_FNV1A_PRIME;
 	}
 	return h;
+}
+
+char *util_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
 }
 
 uint64_t util_clock_ns(clockid_t clock)

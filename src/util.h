@@ -12,6 +12,9 @@
 /* 64-bit FNV-1a over LEN bytes of DATA, continuing from H (start with UTIL_FNV1A_OFFSET). */
 uint64_t util_fnv1a(const void *data, size_t len, uint64_t h);
 
+/* A newly allocated formatted string, NULL when out of memory. */
+char *util_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* CLOCK in nanoseconds, microseconds and milliseconds. */
 uint64_t util_clock_ns(clockid_t clock);
 uint64_t util_clock_us(clockid_t clock);
