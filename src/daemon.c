@@ -3,7 +3,6 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "announce.h"
 #include "build-config.h"
+#include "command.h"
 #include "bridge.h"
 #include "gpio.h"
 #include "health.h"
@@ -20,10 +20,9 @@
 #include "loop.h"
 #include "mqtt.h"
 #include "notify.h"
-#include "paths.h"
 #include "publish.h"
 #include "reload.h"
-#include "state.h"
+#include "restore.h"
 #include "topics.h"
 #include "util.h"
 
@@ -51,8 +50,7 @@ struct daemon {
 	struct loop_source *stop_timer;
 	struct loop_source *bridge_timer;
 	char broker[300];
-	char state_path[PATH_MAX]; /* empty: no output uses power_on = "restore" */
-	bool state_failed;         /* the last save failed (logged once until one succeeds) */
+	struct restore restore;    /* power_on = "restore" (src/restore.h) */
 	bool stopping;
 	bool exited_outputs;
 	int offline_mid;
@@ -146,24 +144,16 @@ static void daemon_publish_event(struct daemon *d, size_t pin, enum kind_event e
 
 static void daemon_state_save(struct daemon *d)
 {
-	bool *levels;
-	int r;
+	bool *levels = calloc(d->cfg->n_pins, sizeof(*levels));
 
-	levels = calloc(d->cfg->n_pins, sizeof(*levels));
 	if (!levels) {
-		log_error("cannot save %s: %s", d->state_path, strerror(ENOMEM));
+		log_error("cannot save %s: %s", d->restore.path, strerror(ENOMEM));
 		return;
 	}
 	for (size_t i = 0; i < d->cfg->n_pins; i++)
 		levels[i] = bridge_pin_active(d->bridge, i);
-	r = state_save(d->state_path, d->cfg, levels);
+	restore_save(&d->restore, d->cfg, levels);
 	free(levels);
-	if (r < 0 && !d->state_failed)
-		log_error("cannot save the output states to %s: %s (power_on = \"restore\" will use "
-			  "older states)", d->state_path, strerror(-r));
-	else if (r == 0 && d->state_failed)
-		log_notice("output states saved to %s again", d->state_path);
-	d->state_failed = r < 0;
 }
 
 static void daemon_timer_rearm(struct daemon *d)
@@ -216,7 +206,7 @@ static void daemon_actions_run(struct daemon *d)
 			break;
 		}
 	}
-	if (save && d->state_path[0])
+	if (save && d->restore.path[0])
 		daemon_state_save(d);
 	daemon_timer_rearm(d);
 }
@@ -272,78 +262,14 @@ static int daemon_on_bridge_timer(void *userdata)
 	return 0;
 }
 
-/* A payload as it may appear in a log line: at most 40 bytes, non-printable bytes escaped. */
-static void daemon_payload_quote(const char *payload, size_t len, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 5 < size; i++) {
-		unsigned char c = (unsigned char)payload[i];
-
-		if (i == 40) {
-			n += (size_t)snprintf(buf + n, size - n, "...");
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[n++] = (char)c;
-		else
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
-	}
-	buf[n] = '\0';
-}
-
-/* A message routed (topics_route()) to PIN's set or pulse topic, or to an unknown pin. */
+/* A message routed to a pin's set or pulse topic, or to an unknown pin (command.c decides). */
 static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev, int route,
 			      const struct topics_match *m)
 {
-	enum bridge_command command;
-	unsigned int duration_ms;
-	bool pulse = route == TOPICS_ROUTE_PULSE;
-	size_t pin = m->pin;
-	const char *name;
-	char quoted[256];
-	int r;
+	int r = command_apply(d->bridge, d->cfg, ev, route, m, util_now_ms());
 
-	if (route == TOPICS_ROUTE_UNKNOWN_PIN) {
-		log_warning("mqtt: command on '%s' ignored: no pin called '%.*s'", ev->topic,
-			    (int)m->name_len, m->name);
-		return;
-	}
-	name = d->cfg->pins[pin].name;
-	daemon_payload_quote(ev->payload, ev->payload_len, quoted, sizeof(quoted));
-	if (!kind_of(&d->cfg->pins[pin])->is_output) {
-		log_warning("pin '%s': command '%s' ignored: the pin is an input", name, quoted);
-		return;
-	}
-	if (ev->retain && !d->cfg->pins[pin].accept_retained) {
-		log_notice("pin '%s': retained command '%s' ignored (a stale command left on the "
-			   "broker; set accept_retained = true on the pin to act on them)",
-			   name, quoted);
-		return;
-	}
-	if (pulse) {
-		if (bridge_pulse_parse(ev->payload, ev->payload_len, &duration_ms) < 0) {
-			log_warning("pin '%s': pulse '%s' ignored: expected milliseconds, 1 to %u",
-				    name, quoted, BRIDGE_PULSE_MAX_MS);
-			return;
-		}
-		r = bridge_output_pulse(d->bridge, pin, duration_ms, util_now_ms());
-	} else {
-		if (bridge_command_parse(ev->payload, ev->payload_len, &command) < 0) {
-			log_warning("pin '%s': command '%s' ignored: expected ON, OFF or TOGGLE", name,
-				    quoted);
-			return;
-		}
-		r = bridge_output_command(d->bridge, pin, command, util_now_ms());
-	}
-	if (r == BRIDGE_OUTCOME_CHANGED)
-		log_info("pin '%s': %s (%s '%s')", name,
-			 bridge_state_payload(bridge_pin_active(d->bridge, pin)),
-			 pulse ? "pulse" : "command", quoted);
-	else if (r == BRIDGE_OUTCOME_PENDING)
-		log_info("pin '%s': ON after the interlock wait (%s '%s')", name,
-			 pulse ? "pulse" : "command", quoted);
-	daemon_bridge_result(d, r, name);
+	if (r != COMMAND_OUTCOME_IGNORED)
+		daemon_bridge_result(d, r, d->cfg->pins[m->pin].name);
 }
 
 /* Every state (Home Assistant and openHAB expect one on every connection). */
@@ -502,7 +428,6 @@ void daemon_stop(struct daemon *d, const char *why)
 }
 
 static int daemon_mqtt_start(struct daemon *d);
-static void daemon_state_path_set(struct daemon *d);
 
 /* The GPIO event fds in the loop (they change when a reload requests a chip again). */
 static int daemon_gpio_sources_add(struct daemon *d)
@@ -641,8 +566,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	} else {
 		d->mqtt_cfg = old; /* the mqtt object reads its connection settings */
 	}
-	if (state_needed(cfg))
-		daemon_state_path_set(d);
+	restore_setup(&d->restore, cfg);
 
 	/* Discovery: documents of pins no longer there are cleared on the next announcement. */
 	announce_clear(&d->announce);
@@ -734,36 +658,6 @@ static int daemon_on_watchdog(void *userdata)
 	return 0;
 }
 
-/* The state file's path (and, outside systemd, its directory created). */
-static void daemon_state_path_set(struct daemon *d)
-{
-	if (paths_state_file(d->cfg, "outputs.state", d->state_path, sizeof(d->state_path)) < 0)
-		log_warning("the state directory's path is too long; output states are not kept");
-	else
-		paths_dir_create(d->state_path);
-}
-
-/* power_on = "restore": the levels saved by the last run, else OFF with a warning. */
-static void daemon_state_load(struct daemon *d, bool *levels)
-{
-	char why[256];
-	int r;
-
-	daemon_state_path_set(d);
-	r = state_load(d->state_path, d->cfg, levels, why, sizeof(why));
-	if (r == 0)
-		log_info("output states restored from %s", d->state_path);
-	else if (r == STATE_OUTCOME_MISSING)
-		log_warning("%s: %s; outputs with power_on = \"restore\" start OFF", d->state_path,
-			    why);
-	else if (r == STATE_OUTCOME_CORRUPT)
-		log_warning("%s is corrupt (%s); outputs with power_on = \"restore\" start OFF",
-			    d->state_path, why);
-	else
-		log_warning("cannot read %s: %s; outputs with power_on = \"restore\" start OFF",
-			    d->state_path, strerror(-r));
-}
-
 /* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
  * convention requires (Home Assistant's availability then follows $state too); <base>/status
  * says "offline" only on a clean stop then. Every failure is logged once (mqtt_new()'s by
@@ -821,8 +715,7 @@ int daemon_pins_open(struct daemon *d)
 	/* The level every output is requested with, so nothing clicks at start. */
 	for (size_t i = 0; i < d->cfg->n_pins; i++)
 		levels[i] = d->cfg->pins[i].initial;
-	if (state_needed(d->cfg))
-		daemon_state_load(d, levels);
+	restore_load(&d->restore, d->cfg, levels);
 	if (bridge_levels_sanitize(d->cfg, levels))
 		log_warning("more than one output of an interlock group would start ON; only the "
 			    "first one listed does");
