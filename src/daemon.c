@@ -54,12 +54,9 @@ struct daemon {
 	bool stopping;
 	bool exited_outputs;
 	int offline_mid;
-	unsigned long long edges;
-	unsigned long long edges_lost;
 	unsigned long long dropped_reported;
 	/* <base>/health (src/health.h) */
-	uint64_t started_ms;
-	unsigned long long config_generation; /* 1 at start, +1 per applied reload */
+	struct health_counters counters;
 	struct loop_source *health_timer;
 	bool watchdog_withheld; /* WATCHDOG=1 not sent: the network thread is stuck */
 	/* Reload */
@@ -68,27 +65,11 @@ struct daemon {
 	struct loop_source *mqtt_source;
 	struct config *mqtt_cfg; /* the older config the mqtt object still reads (its connection
 				  * settings did not change since); NULL: d->cfg */
-	struct mqtt_stats mqtt_before; /* counters of mqtt objects replaced by reloads */
 };
 
 static void daemon_health_gather(struct daemon *d, struct health *h)
 {
-	*h = (struct health){
-		.uptime_s = (util_now_ms() - d->started_ms) / 1000ULL,
-		.edges_seen = d->edges,
-		.edges_lost = d->edges_lost,
-		.config_generation = d->config_generation,
-	};
-	if (d->pub.mqtt)
-		mqtt_stats_get(d->pub.mqtt, &h->mqtt);
-	/* Counted since start, across the connections reloads replaced. */
-	h->mqtt.acknowledged += d->mqtt_before.acknowledged;
-	h->mqtt.failed += d->mqtt_before.failed;
-	h->mqtt.denied += d->mqtt_before.denied;
-	h->mqtt.held_dropped += d->mqtt_before.held_dropped;
-	h->mqtt.incoming_dropped += d->mqtt_before.incoming_dropped;
-	h->mqtt.connections += d->mqtt_before.connections;
-	h->mqtt.reconnects = h->mqtt.connections ? h->mqtt.connections - 1 : 0;
+	health_gather(h, &d->counters, d->pub.mqtt, util_now_ms());
 }
 
 static void daemon_status_update(struct daemon *d)
@@ -226,12 +207,12 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 	/* The kernel's timestamp, so press durations do not depend on how busy we are. */
 	uint64_t ts = ev->timestamp_ns && ev->timestamp_ns <= mono ? ev->timestamp_ns : mono;
 
-	d->edges++;
+	d->counters.edges_seen++;
 	if (ev->lost) {
-		d->edges_lost += ev->lost;
+		d->counters.edges_lost += ev->lost;
 		log_warning("pin '%s': %llu edges lost (the kernel's event buffer overflowed); "
 			    "%llu lost since start",
-			    name, (unsigned long long)ev->lost, d->edges_lost);
+			    name, (unsigned long long)ev->lost, d->counters.edges_lost);
 	}
 	if (bridge_pin_active(d->bridge, ev->pin) == ev->active)
 		return;
@@ -552,7 +533,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 			struct health h;
 
 			daemon_health_gather(d, &h);
-			d->mqtt_before = h.mqtt;
+			d->counters.mqtt_before = h.mqtt;
 		}
 		mqtt_free(d->pub.mqtt); /* joins the network thread: nothing reads OLD any more */
 		d->pub.mqtt = NULL;
@@ -582,7 +563,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 
 	loop_timer_arm(d->health_timer, cfg->mqtt.health_interval_s * 1000000ULL,
 		       cfg->mqtt.health_interval_s * 1000000ULL);
-	d->config_generation++;
+	d->counters.config_generation++;
 	if (reconnect) {
 		daemon_mqtt_start(d); /* a failure is logged there */
 	} else if (d->pub.connected) {
@@ -628,7 +609,7 @@ void daemon_reload(struct daemon *d)
 
 		config_summary(d->cfg, summary, sizeof(summary));
 		log_notice("reload: %s is valid and applied (configuration generation %llu): %s",
-			   d->config_path, d->config_generation, summary);
+			   d->config_path, d->counters.config_generation, summary);
 		daemon_status_update(d);
 	}
 	notify_ready();
@@ -693,8 +674,8 @@ int daemon_new(struct daemon **out, struct config *cfg, const char *config_path)
 	d->config_path = config_path;
 	d->cfg = cfg;
 	d->pub.cfg = cfg;
-	d->config_generation = 1;
-	d->started_ms = util_now_ms();
+	d->counters.config_generation = 1;
+	d->counters.started_ms = util_now_ms();
 	*out = d;
 	return 0;
 }

@@ -6,6 +6,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+void health_gather(struct health *h, const struct health_counters *c, struct mqtt *mqtt,
+		   uint64_t now_ms)
+{
+	*h = (struct health){
+		.uptime_s = (now_ms - c->started_ms) / 1000ULL,
+		.edges_seen = c->edges_seen,
+		.edges_lost = c->edges_lost,
+		.config_generation = c->config_generation,
+	};
+	if (mqtt)
+		mqtt_stats_get(mqtt, &h->mqtt);
+	h->mqtt.acknowledged += c->mqtt_before.acknowledged;
+	h->mqtt.failed += c->mqtt_before.failed;
+	h->mqtt.denied += c->mqtt_before.denied;
+	h->mqtt.held_dropped += c->mqtt_before.held_dropped;
+	h->mqtt.incoming_dropped += c->mqtt_before.incoming_dropped;
+	h->mqtt.connections += c->mqtt_before.connections;
+	h->mqtt.reconnects = h->mqtt.connections ? h->mqtt.connections - 1 : 0;
+}
+
 int health_json(const struct health *h, char *buf, size_t size)
 {
 	const struct mqtt_stats *m = &h->mqtt;
