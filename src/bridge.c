@@ -7,23 +7,15 @@
 #include <string.h>
 #include <strings.h>
 
-enum bridge_button {
-	BRIDGE_BUTTON_IDLE,
-	BRIDGE_BUTTON_PRESSED,   /* first press, held: long press at the deadline */
-	BRIDGE_BUTTON_RELEASED,  /* released after a short press: single at the deadline */
-	BRIDGE_BUTTON_PRESSED2,  /* second press within the window: double on release */
-	BRIDGE_BUTTON_LONG_HELD, /* long press reported; wait for the release */
-};
-
 struct bridge_pin {
 	const struct config_pin *cfg;
 	bool is_output;
 	bool active;
 	/* outputs */
 	uint64_t pulse_end; /* BRIDGE_NO_DEADLINE: no pulse running */
-	/* button inputs */
-	enum bridge_button button;
-	uint64_t button_deadline;
+	/* inputs: the logic of its kind (src/kind.h) */
+	const struct pin_kind *kind;
+	struct kind_slot slot;
 };
 
 struct bridge_group {
@@ -88,39 +80,6 @@ const char *bridge_state_payload(bool active)
 	return active ? "ON" : "OFF";
 }
 
-int bridge_topic_build(char *buf, size_t size, const char *base, const char *name,
-		       const char *suffix)
-{
-	int n = snprintf(buf, size, "%s/%s%s", base, name, suffix ? suffix : "");
-
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int bridge_topic_parse(const char *base, const char *topic, const char *suffix,
-		       const char **name, size_t *name_len)
-{
-	size_t base_len = strlen(base);
-	size_t topic_len = strlen(topic);
-	size_t suffix_len = strlen(suffix);
-	const char *start, *end;
-
-	if (topic_len < base_len + 1 + 1 + suffix_len)
-		return -ENOENT;
-	if (strncmp(topic, base, base_len) != 0 || topic[base_len] != '/')
-		return -ENOENT;
-	if (strcmp(topic + topic_len - suffix_len, suffix) != 0)
-		return -ENOENT;
-	start = topic + base_len + 1;
-	end = topic + topic_len - suffix_len;
-	if (memchr(start, '/', (size_t)(end - start)))
-		return -ENOENT;
-	*name = start;
-	*name_len = (size_t)(end - start);
-	return 0;
-}
-
 int bridge_pulse_parse(const void *payload, size_t len, unsigned int *duration_ms)
 {
 	const char *p = payload;
@@ -147,19 +106,6 @@ int bridge_pulse_parse(const void *payload, size_t len, unsigned int *duration_m
 		return -EINVAL;
 	*duration_ms = (unsigned int)v;
 	return 0;
-}
-
-const char *bridge_event_name(enum bridge_event event)
-{
-	switch (event) {
-	case BRIDGE_EVENT_SINGLE:
-		return "single";
-	case BRIDGE_EVENT_DOUBLE:
-		return "double";
-	case BRIDGE_EVENT_LONG:
-		return "long";
-	}
-	return "unknown";
 }
 
 size_t bridge_levels_sanitize(const struct config *cfg, bool *levels)
@@ -205,13 +151,13 @@ int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels
 		struct bridge_pin *p = &bridge->pins[i];
 
 		p->cfg = &cfg->pins[i];
-		p->is_output = cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT;
+		p->kind = kind_of(&cfg->pins[i]);
+		p->is_output = p->kind->is_output;
 		p->active = levels[i];
 		p->pulse_end = BRIDGE_NO_DEADLINE;
-		p->button_deadline = BRIDGE_NO_DEADLINE;
-		/* A button held at start is not a press: wait for its release. */
-		if (!p->is_output && cfg->pins[i].mode == CONFIG_INPUT_MODE_BUTTON && p->active)
-			p->button = BRIDGE_BUTTON_LONG_HELD;
+		p->slot.deadline = KIND_NO_DEADLINE;
+		if (p->kind->start)
+			p->kind->start(p->cfg, &p->slot, p->active);
 	}
 	for (size_t g = 0; g < cfg->n_interlocks; g++) {
 		bridge->groups[g].cfg = &cfg->interlocks[g];
@@ -235,19 +181,6 @@ const struct bridge_action *bridge_actions(const struct bridge *bridge, size_t *
 {
 	*n = bridge->n_actions;
 	return bridge->actions;
-}
-
-int bridge_pin_find(const struct bridge *bridge, const char *name, size_t name_len, size_t *pin)
-{
-	for (size_t i = 0; i < bridge->n_pins; i++) {
-		const char *pin_name = bridge->pins[i].cfg->name;
-
-		if (strlen(pin_name) == name_len && memcmp(pin_name, name, name_len) == 0) {
-			*pin = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
 }
 
 bool bridge_pin_active(const struct bridge *bridge, size_t pin)
@@ -313,13 +246,15 @@ static void bridge_state_publish(struct bridge *bridge, size_t pin)
 	});
 }
 
-static void bridge_event_publish(struct bridge *bridge, size_t pin, enum bridge_event event)
+static void bridge_events_publish(struct bridge *bridge, size_t pin,
+				  const struct kind_events *events)
 {
-	bridge_action_add(bridge, (struct bridge_action){
-		.type = BRIDGE_ACTION_PUBLISH_EVENT,
-		.pin = pin,
-		.event = event,
-	});
+	for (size_t i = 0; i < events->n; i++)
+		bridge_action_add(bridge, (struct bridge_action){
+			.type = BRIDGE_ACTION_PUBLISH_EVENT,
+			.pin = pin,
+			.event = events->items[i],
+		});
 }
 
 /* ---- outputs ---------------------------------------------------------------------------- */
@@ -476,7 +411,7 @@ static void bridge_bindings_run(struct bridge *bridge, size_t pin, bool pressed_
 			break;
 		case CONFIG_BINDING_TOGGLE:
 			/* A button toggles on each press, a switch on each change. */
-			if (c->mode == CONFIG_INPUT_MODE_BUTTON && !pressed_edge)
+			if (bridge->pins[pin].kind->toggles_on_press && !pressed_edge)
 				break;
 			if (bridge_output_wanted(bridge, out))
 				bridge_output_request(bridge, out, false, 0, now);
@@ -495,52 +430,6 @@ static void bridge_bindings_run(struct bridge *bridge, size_t pin, bool pressed_
 	}
 }
 
-static void bridge_button_edge(struct bridge *bridge, size_t pin, bool active, uint64_t now)
-{
-	struct bridge_pin *p = &bridge->pins[pin];
-	const struct config_pin *c = p->cfg;
-
-	switch (p->button) {
-	case BRIDGE_BUTTON_IDLE:
-		if (active) {
-			p->button = BRIDGE_BUTTON_PRESSED;
-			p->button_deadline = now + c->long_press_ms;
-		}
-		break;
-	case BRIDGE_BUTTON_PRESSED:
-		if (active)
-			break;
-		if (c->double_press_ms == 0) {
-			bridge_event_publish(bridge, pin, BRIDGE_EVENT_SINGLE);
-			p->button = BRIDGE_BUTTON_IDLE;
-			p->button_deadline = BRIDGE_NO_DEADLINE;
-		} else {
-			p->button = BRIDGE_BUTTON_RELEASED;
-			p->button_deadline = now + c->double_press_ms;
-		}
-		break;
-	case BRIDGE_BUTTON_RELEASED:
-		if (active) {
-			p->button = BRIDGE_BUTTON_PRESSED2;
-			p->button_deadline = now + c->long_press_ms;
-		}
-		break;
-	case BRIDGE_BUTTON_PRESSED2:
-		if (active)
-			break;
-		bridge_event_publish(bridge, pin, BRIDGE_EVENT_DOUBLE);
-		p->button = BRIDGE_BUTTON_IDLE;
-		p->button_deadline = BRIDGE_NO_DEADLINE;
-		break;
-	case BRIDGE_BUTTON_LONG_HELD:
-		if (!active) {
-			p->button = BRIDGE_BUTTON_IDLE;
-			p->button_deadline = BRIDGE_NO_DEADLINE;
-		}
-		break;
-	}
-}
-
 int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t now)
 {
 	struct bridge_pin *p;
@@ -552,41 +441,19 @@ int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t n
 	if (p->active == active)
 		return 0;
 	p->active = active;
-	if (p->cfg->publish_state)
+	if (p->kind->has_state(p->cfg))
 		bridge_state_publish(bridge, pin);
-	if (p->cfg->mode == CONFIG_INPUT_MODE_BUTTON)
-		bridge_button_edge(bridge, pin, active, now);
+	if (p->kind->edge) {
+		struct kind_events events = { .n = 0 };
+
+		p->kind->edge(p->cfg, &p->slot, active, now, &events);
+		bridge_events_publish(bridge, pin, &events);
+	}
 	bridge_bindings_run(bridge, pin, active, now);
 	return bridge_end(bridge, 0);
 }
 
 /* ---- time ------------------------------------------------------------------------------- */
-
-static void bridge_button_timeout(struct bridge *bridge, size_t pin)
-{
-	struct bridge_pin *p = &bridge->pins[pin];
-
-	p->button_deadline = BRIDGE_NO_DEADLINE;
-	switch (p->button) {
-	case BRIDGE_BUTTON_PRESSED:
-		bridge_event_publish(bridge, pin, BRIDGE_EVENT_LONG);
-		p->button = BRIDGE_BUTTON_LONG_HELD;
-		break;
-	case BRIDGE_BUTTON_RELEASED:
-		bridge_event_publish(bridge, pin, BRIDGE_EVENT_SINGLE);
-		p->button = BRIDGE_BUTTON_IDLE;
-		break;
-	case BRIDGE_BUTTON_PRESSED2:
-		/* A short press, then one held: a single press, then a long one. */
-		bridge_event_publish(bridge, pin, BRIDGE_EVENT_SINGLE);
-		bridge_event_publish(bridge, pin, BRIDGE_EVENT_LONG);
-		p->button = BRIDGE_BUTTON_LONG_HELD;
-		break;
-	case BRIDGE_BUTTON_IDLE:
-	case BRIDGE_BUTTON_LONG_HELD:
-		break;
-	}
-}
 
 int bridge_tick(struct bridge *bridge, uint64_t now)
 {
@@ -596,8 +463,12 @@ int bridge_tick(struct bridge *bridge, uint64_t now)
 
 		if (p->is_output && p->pulse_end <= now)
 			bridge_output_request(bridge, i, false, 0, now);
-		else if (!p->is_output && p->button_deadline <= now)
-			bridge_button_timeout(bridge, i);
+		else if (!p->is_output && p->slot.deadline <= now && p->kind->timeout) {
+			struct kind_events events = { .n = 0 };
+
+			p->kind->timeout(p->cfg, &p->slot, now, &events);
+			bridge_events_publish(bridge, i, &events);
+		}
 	}
 	for (size_t g = 0; g < bridge->n_groups; g++) {
 		struct bridge_group *group = &bridge->groups[g];
@@ -617,7 +488,7 @@ uint64_t bridge_next_deadline(const struct bridge *bridge)
 
 	for (size_t i = 0; i < bridge->n_pins; i++) {
 		const struct bridge_pin *p = &bridge->pins[i];
-		uint64_t d = p->is_output ? p->pulse_end : p->button_deadline;
+		uint64_t d = p->is_output ? p->pulse_end : p->slot.deadline;
 
 		if (d < next)
 			next = d;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* The bridge logic, pure: no I/O, no clock, no libraries. Edges, commands and the time go in,
- * actions come out (drive an output, publish a state or a button event), and main.c carries
+ * actions come out (drive an output, publish a state or a button event), and daemon.c carries
  * them out and arms one timer for bridge_next_deadline(). Unit tests drive these functions
  * directly.
  *
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "kind.h"
 
 enum bridge_command {
 	BRIDGE_COMMAND_OFF,
@@ -29,15 +30,6 @@ int bridge_command_parse(const void *payload, size_t len, enum bridge_command *o
 /* "ON" or "OFF". */
 const char *bridge_state_payload(bool active);
 
-/* Writes "<base>/<name><suffix>" into BUF; -ENAMETOOLONG when it does not fit. */
-int bridge_topic_build(char *buf, size_t size, const char *base, const char *name,
-		       const char *suffix);
-
-/* When TOPIC is "<base>/<name><suffix>" (SUFFIX e.g. "/set"), points *NAME at <name> inside
- * TOPIC and returns 0; otherwise -ENOENT. */
-int bridge_topic_parse(const char *base, const char *topic, const char *suffix,
-		       const char **name, size_t *name_len);
-
 #define BRIDGE_PULSE_MAX_MS 86400000U /* one day */
 
 /* A pulse duration: decimal milliseconds 1..BRIDGE_PULSE_MAX_MS, surrounding whitespace
@@ -50,21 +42,13 @@ enum bridge_action_type {
 	BRIDGE_ACTION_PUBLISH_EVENT, /* publish EVENT of button PIN */
 };
 
-enum bridge_event {
-	BRIDGE_EVENT_SINGLE,
-	BRIDGE_EVENT_DOUBLE,
-	BRIDGE_EVENT_LONG,
-};
-
 struct bridge_action {
 	enum bridge_action_type type;
 	size_t pin;
 	bool active;
-	enum bridge_event event;
+	enum kind_event event;
 };
 
-/* "single", "double", "long". */
-const char *bridge_event_name(enum bridge_event event);
 
 struct bridge;
 
@@ -90,8 +74,6 @@ size_t bridge_levels_sanitize(const struct config *cfg, bool *levels);
 /* The actions produced by the last call; valid until the next call. */
 const struct bridge_action *bridge_actions(const struct bridge *bridge, size_t *n);
 
-/* The pin called NAME (NAME_LEN bytes), or -ENOENT. */
-int bridge_pin_find(const struct bridge *bridge, const char *name, size_t name_len, size_t *pin);
 bool bridge_pin_active(const struct bridge *bridge, size_t pin);
 size_t bridge_pin_count(const struct bridge *bridge);
 

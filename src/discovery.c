@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,51 +19,19 @@
 /* GPIO2MQTT_URL, where Home Assistant's "origin" block points, is the meson option project_url. */
 #include "build-config.h"
 #include "file.h"
+#include "kind.h"
+#include "util.h"
 
-#define DISCOVERY_FNV_OFFSET 0xcbf29ce484222325ULL
-#define DISCOVERY_FNV_PRIME 0x100000001b3ULL
 #define DISCOVERY_TOPICS_MAGIC "# gpio2mqtt discovery topics v1\n"
 
 struct discovery {
 	const struct config *cfg;
+	const struct topics *topics;
 	char *name;
 	char *version;
-	char ha_node[sizeof("gpio2mqtt_") + DISCOVERY_ID_LEN];
-	char homie_device[sizeof("gpio2mqtt-") + DISCOVERY_ID_LEN];
-	char **object_ids; /* per pin */
-	char **node_ids;   /* per pin */
-	char *base_status; /* <base>/status */
-	char *ha_status;   /* <prefix>/status, or NULL */
-	char *homie_base;  /* homie/<device>, or NULL */
-	char *homie_state; /* homie/<device>/$state, or NULL */
-	char *homie_set;   /* homie/<device>/+/+/set, or NULL */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-
-static uint64_t discovery_fnv1a(const void *data, size_t len, uint64_t h)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= DISCOVERY_FNV_PRIME;
-	}
-	return h;
-}
-
-static char *discovery_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *discovery_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : s;
-}
 
 void discovery_messages_clear(struct discovery_messages *list)
 {
@@ -106,11 +73,12 @@ free_strings:
 	return -ENOMEM;
 }
 
-/* Appends a retained message on "<homie base><suffix>". */
+/* Appends a retained message on the Homie attribute ATTR of the device (PIN SIZE_MAX) or of
+ * PIN's node. */
 static int discovery_homie_add(const struct discovery *d, struct discovery_messages *out,
-			       const char *suffix, const char *payload)
+			       size_t pin, const char *attr, const char *payload)
 {
-	return discovery_messages_take(out, discovery_printf("%s%s", d->homie_base, suffix),
+	return discovery_messages_take(out, topics_homie_attr(d->topics, pin, NULL, attr),
 				       strdup(payload), true);
 }
 
@@ -137,8 +105,8 @@ int discovery_id_derive(const char *machine_id, char out[DISCOVERY_ID_LEN + 1])
 	if (n != 32 || *machine_id)
 		return -EINVAL;
 	lower[n] = '\0';
-	h = discovery_fnv1a(salt, strlen(salt), DISCOVERY_FNV_OFFSET);
-	h = discovery_fnv1a(lower, n, h);
+	h = util_fnv1a(salt, strlen(salt), UTIL_FNV1A_OFFSET);
+	h = util_fnv1a(lower, n, h);
 	snprintf(out, DISCOVERY_ID_LEN + 1, "%016llx", (unsigned long long)h);
 	return 0;
 }
@@ -146,189 +114,47 @@ int discovery_id_derive(const char *machine_id, char out[DISCOVERY_ID_LEN + 1])
 void discovery_id_from_name(const char *name, char out[DISCOVERY_ID_LEN + 1])
 {
 	static const char salt[] = "gpio2mqtt-host:";
-	uint64_t h = discovery_fnv1a(salt, strlen(salt), DISCOVERY_FNV_OFFSET);
+	uint64_t h = util_fnv1a(salt, strlen(salt), UTIL_FNV1A_OFFSET);
 
-	h = discovery_fnv1a(name, strlen(name), h);
+	h = util_fnv1a(name, strlen(name), h);
 	snprintf(out, DISCOVERY_ID_LEN + 1, "%016llx", (unsigned long long)h);
 }
 
-/* A Home Assistant object id ([A-Za-z0-9_-]): the name itself when it is one, else the name
- * with every other byte as '_' (runs merged) and "_" + 6 hex digits of the name's hash. */
-static char *discovery_object_id(const char *name)
-{
-	size_t len = strlen(name), o = 0;
-	uint64_t h;
-	char *id;
-
-	if (len > 0 && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789_-") == len)
-		return strdup(name);
-	id = malloc(len + 16);
-	if (!id)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x80 && (isalnum(c) || c == '-' || c == '_'))
-			id[o++] = (char)c;
-		else if (o > 0 && id[o - 1] != '_')
-			id[o++] = '_';
-	}
-	while (o > 0 && id[o - 1] == '_')
-		o--;
-	h = discovery_fnv1a(name, len, DISCOVERY_FNV_OFFSET);
-	snprintf(id + o, 16, "%s%06llx", o ? "_" : "pin_", (unsigned long long)(h & 0xffffff));
-	return id;
-}
-
-/* A Homie id (a-z, 0-9, '-', not starting or ending with '-'): the name itself when it is one,
- * else the name lowercased with every other byte as '-' (runs merged) and "-" + 6 hex digits of
- * the name's hash. */
-static char *discovery_node_id(const char *name)
-{
-	size_t len = strlen(name), o = 0;
-	uint64_t h;
-	char *id;
-
-	if (len > 0 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == len &&
-	    name[0] != '-' && name[len - 1] != '-')
-		return strdup(name);
-	id = malloc(len + 16);
-	if (!id)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x80 && isalnum(c))
-			id[o++] = (char)tolower(c);
-		else if (o > 0 && id[o - 1] != '-')
-			id[o++] = '-';
-	}
-	while (o > 0 && id[o - 1] == '-')
-		o--;
-	h = discovery_fnv1a(name, len, DISCOVERY_FNV_OFFSET);
-	snprintf(id + o, 16, "%s%06llx", o ? "-" : "pin-", (unsigned long long)(h & 0xffffff));
-	return id;
-}
-
-static bool discovery_pin_has_state(const struct config_pin *p)
-{
-	return p->direction == CONFIG_DIRECTION_OUTPUT || p->publish_state;
-}
-
-static bool discovery_pin_has_event(const struct config_pin *p)
-{
-	return p->direction == CONFIG_DIRECTION_INPUT && p->mode == CONFIG_INPUT_MODE_BUTTON;
-}
-
-int discovery_new(struct discovery **out, const struct config *cfg, const char *id,
-		  const char *name, const char *version)
+int discovery_new(struct discovery **out, const struct topics *topics, const char *name,
+		  const char *version)
 {
 	struct discovery *d;
 
-	if (!id || strlen(id) != DISCOVERY_ID_LEN ||
-	    strspn(id, "0123456789abcdef") != DISCOVERY_ID_LEN)
-		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->cfg = cfg;
-	snprintf(d->ha_node, sizeof(d->ha_node), "gpio2mqtt_%s", id);
-	snprintf(d->homie_device, sizeof(d->homie_device), "gpio2mqtt-%s", id);
+	d->cfg = topics->cfg;
+	d->topics = topics;
 	d->name = strdup(name && *name ? name : "gpio2mqtt");
 	d->version = strdup(version ? version : "");
-	d->object_ids = calloc(cfg->n_pins ? cfg->n_pins : 1, sizeof(*d->object_ids));
-	d->node_ids = calloc(cfg->n_pins ? cfg->n_pins : 1, sizeof(*d->node_ids));
-	d->base_status = discovery_printf("%s/status", cfg->mqtt.base_topic);
-	if (!d->name || !d->version || !d->object_ids || !d->node_ids || !d->base_status)
-		goto free_discovery;
-	for (size_t i = 0; i < cfg->n_pins; i++) {
-		d->object_ids[i] = discovery_object_id(cfg->pins[i].name);
-		d->node_ids[i] = discovery_node_id(cfg->pins[i].name);
-		if (!d->object_ids[i] || !d->node_ids[i])
-			goto free_discovery;
-	}
-	if (cfg->discovery.homeassistant) {
-		d->ha_status = discovery_printf("%s/status", cfg->discovery.prefix);
-		if (!d->ha_status)
-			goto free_discovery;
-	}
-	if (cfg->discovery.homie) {
-		d->homie_base = discovery_printf(DISCOVERY_HOMIE_ROOT "/%s", d->homie_device);
-		d->homie_state = discovery_printf(DISCOVERY_HOMIE_ROOT "/%s/$state", d->homie_device);
-		d->homie_set = discovery_printf(DISCOVERY_HOMIE_ROOT "/%s/+/+/set", d->homie_device);
-		if (!d->homie_base || !d->homie_state || !d->homie_set)
-			goto free_discovery;
+	if (!d->name || !d->version) {
+		discovery_free(d);
+		return -ENOMEM;
 	}
 	*out = d;
 	return 0;
-
-free_discovery:
-	discovery_free(d);
-	return -ENOMEM;
 }
 
 void discovery_free(struct discovery *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->cfg->n_pins; i++) {
-		if (d->object_ids)
-			free(d->object_ids[i]);
-		if (d->node_ids)
-			free(d->node_ids[i]);
-	}
-	free(d->object_ids);
-	free(d->node_ids);
 	free(d->name);
 	free(d->version);
-	free(d->base_status);
-	free(d->ha_status);
-	free(d->homie_base);
-	free(d->homie_state);
-	free(d->homie_set);
 	free(d);
-}
-
-const char *discovery_ha_node_id(const struct discovery *d)
-{
-	return d->ha_node;
-}
-
-const char *discovery_homie_device_id(const struct discovery *d)
-{
-	return d->homie_device;
-}
-
-const char *discovery_pin_object_id(const struct discovery *d, size_t pin)
-{
-	return pin < d->cfg->n_pins ? d->object_ids[pin] : NULL;
-}
-
-const char *discovery_pin_node_id(const struct discovery *d, size_t pin)
-{
-	return pin < d->cfg->n_pins ? d->node_ids[pin] : NULL;
-}
-
-const char *discovery_ha_status_topic(const struct discovery *d)
-{
-	return d->ha_status;
-}
-
-const char *discovery_homie_state_topic(const struct discovery *d)
-{
-	return d->homie_state;
-}
-
-const char *discovery_homie_set_pattern(const struct discovery *d)
-{
-	return d->homie_set;
 }
 
 bool discovery_ha_online(const struct discovery *d, const char *topic, const char *payload,
 			 size_t len)
 {
-	return d->ha_status && strcmp(topic, d->ha_status) == 0 && len == strlen("online") &&
+	const char *status = d->topics->ha_status;
+
+	return status && strcmp(topic, status) == 0 && len == strlen("online") &&
 	       memcmp(payload, "online", len) == 0;
 }
 
@@ -351,19 +177,19 @@ static bool discovery_json_common(const struct discovery *d, cJSON *obj)
 		cJSON_Delete(entry);
 		return false;
 	}
-	if (!discovery_json_str(entry, "topic", d->base_status) ||
+	if (!discovery_json_str(entry, "topic", d->topics->status) ||
 	    !discovery_json_str(entry, "payload_available", "online") ||
 	    !discovery_json_str(entry, "payload_not_available", "offline"))
 		return false;
-	if (d->homie_state) {
-		/* With Homie on, the connection's one Last Will is $state = "lost" (see main.c):
+	if (d->topics->homie_state) {
+		/* With Homie on, the connection's one Last Will is $state = "lost" (see daemon.c):
 		 * Home Assistant then also needs $state to be "ready". */
 		entry = cJSON_CreateObject();
 		if (!entry || !cJSON_AddItemToArray(avail, entry)) {
 			cJSON_Delete(entry);
 			return false;
 		}
-		if (!discovery_json_str(entry, "topic", d->homie_state) ||
+		if (!discovery_json_str(entry, "topic", d->topics->homie_state) ||
 		    !discovery_json_str(entry, "value_template",
 					"{{ 'online' if value == 'ready' else 'offline' }}") ||
 		    !discovery_json_str(entry, "payload_available", "online") ||
@@ -374,7 +200,7 @@ static bool discovery_json_common(const struct discovery *d, cJSON *obj)
 
 	device = cJSON_AddObjectToObject(obj, "device");
 	ids = device ? cJSON_AddArrayToObject(device, "identifiers") : NULL;
-	if (!ids || !cJSON_AddItemToArray(ids, cJSON_CreateString(d->ha_node)) ||
+	if (!ids || !cJSON_AddItemToArray(ids, cJSON_CreateString(d->topics->ha_node)) ||
 	    cJSON_GetArraySize(ids) != 1)
 		return false;
 	if (!discovery_json_str(device, "name", d->name) ||
@@ -394,7 +220,7 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 			       struct discovery_messages *out)
 {
 	const struct config_pin *p = &d->cfg->pins[pin];
-	const char *base = d->cfg->mqtt.base_topic;
+	const struct topics_pin *tp = &d->topics->pins[pin];
 	bool json = p->payload == CONFIG_PAYLOAD_JSON;
 	bool event = strcmp(component, "event") == 0;
 	char *topic = NULL, *payload = NULL, *s = NULL;
@@ -405,12 +231,10 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	if (!obj)
 		return -ENOMEM;
 	ok = discovery_json_str(obj, "name", p->name);
-	s = discovery_printf("%s_%s%s", d->ha_node, d->object_ids[pin], event ? "_event" : "");
+	s = util_printf("%s_%s%s", d->topics->ha_node, tp->object_id, event ? "_event" : "");
 	ok = ok && s && discovery_json_str(obj, "unique_id", s);
 	free(s);
-	s = discovery_printf("%s/%s%s", base, p->name, event ? "/event" : "");
-	ok = ok && s && discovery_json_str(obj, "state_topic", s);
-	free(s);
+	ok = ok && discovery_json_str(obj, "state_topic", event ? tp->event : tp->state);
 	if (event) {
 		types = cJSON_AddArrayToObject(obj, "event_types");
 		ok = ok && types && cJSON_AddItemToArray(types, cJSON_CreateString("single"));
@@ -430,10 +254,8 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 								   : "value_template",
 						      "{{ value_json.state }}");
 	}
-	if (p->direction == CONFIG_DIRECTION_OUTPUT) {
-		s = discovery_printf("%s/%s/set", base, p->name);
-		ok = ok && s && discovery_json_str(obj, "command_topic", s);
-		free(s);
+	if (tp->commands) {
+		ok = ok && discovery_json_str(obj, "command_topic", tp->set);
 		if (strcmp(component, "switch") == 0)
 			ok = ok && discovery_json_str(obj, "state_on", "ON") &&
 			     discovery_json_str(obj, "state_off", "OFF");
@@ -450,8 +272,7 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	cJSON_Delete(obj);
 	if (!payload)
 		return -ENOMEM;
-	topic = discovery_printf("%s/%s/%s/%s/config", d->cfg->discovery.prefix, component,
-				 d->ha_node, d->object_ids[pin]);
+	topic = topics_ha_config(d->topics, pin, component);
 	/* cJSON allocates with malloc() unless hooks are set; none are. */
 	return discovery_messages_take(out, topic, payload, true);
 }
@@ -465,13 +286,10 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
 	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++) {
 		const struct config_pin *p = &d->cfg->pins[i];
 
-		if (p->direction == CONFIG_DIRECTION_OUTPUT)
-			r = discovery_ha_config(d, i, p->component == CONFIG_COMPONENT_LIGHT ? "light"
-											    : "switch",
-						out);
-		else if (p->publish_state)
-			r = discovery_ha_config(d, i, "binary_sensor", out);
-		if (r == 0 && discovery_pin_has_event(p))
+		/* The kind names the component (src/kind.h); events get an "event" entity. */
+		if (d->topics->pins[i].has_state)
+			r = discovery_ha_config(d, i, kind_of(p)->ha_component(p), out);
+		if (r == 0 && d->topics->pins[i].has_event)
 			r = discovery_ha_config(d, i, "event", out);
 	}
 	return r;
@@ -484,9 +302,7 @@ static int discovery_homie_attr(const struct discovery *d, struct discovery_mess
 				size_t pin, const char *property, const char *attr,
 				const char *value)
 {
-	return discovery_messages_take(out,
-				       discovery_printf("%s/%s/%s/%s", d->homie_base,
-							d->node_ids[pin], property, attr),
+	return discovery_messages_take(out, topics_homie_attr(d->topics, pin, property, attr),
 				       strdup(value), true);
 }
 
@@ -503,8 +319,7 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
 			r = discovery_homie_attr(d, out, pin, property, "$datatype", "boolean");
 		if (r == 0)
 			r = discovery_homie_attr(d, out, pin, property, "$settable",
-						 p->direction == CONFIG_DIRECTION_OUTPUT ? "true"
-											 : "false");
+						 d->topics->pins[pin].commands ? "true" : "false");
 		if (r == 0)
 			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
 		return r;
@@ -531,46 +346,41 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 	FILE *mem;
 	int r;
 
-	if (!d->homie_base)
+	if (!d->topics->homie_base)
 		return 0;
 	mem = open_memstream(&nodes, &len);
 	if (!mem)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->cfg->n_pins; i++)
-		fprintf(mem, "%s%s", i ? "," : "", d->node_ids[i]);
+		fprintf(mem, "%s%s", i ? "," : "", d->topics->pins[i].node_id);
 	if (fclose(mem) != 0) {
 		free(nodes);
 		return -ENOMEM;
 	}
-	r = discovery_homie_add(d, out, "/$state", "init");
+	r = discovery_homie_add(d, out, SIZE_MAX, "$state", "init");
 	if (r == 0)
-		r = discovery_homie_add(d, out, "/$homie", DISCOVERY_HOMIE_VERSION);
+		r = discovery_homie_add(d, out, SIZE_MAX, "$homie", DISCOVERY_HOMIE_VERSION);
 	if (r == 0)
-		r = discovery_homie_add(d, out, "/$name", d->name);
+		r = discovery_homie_add(d, out, SIZE_MAX, "$name", d->name);
 	/* Required even when empty; an empty retained message is not kept by the broker. */
 	if (r == 0)
-		r = discovery_homie_add(d, out, "/$extensions", "");
+		r = discovery_homie_add(d, out, SIZE_MAX, "$extensions", "");
 	if (r == 0)
-		r = discovery_homie_add(d, out, "/$implementation", "gpio2mqtt");
+		r = discovery_homie_add(d, out, SIZE_MAX, "$implementation", "gpio2mqtt");
 	if (r == 0)
-		r = discovery_homie_add(d, out, "/$nodes", nodes);
+		r = discovery_homie_add(d, out, SIZE_MAX, "$nodes", nodes);
 	free(nodes);
 
 	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++) {
 		const struct config_pin *p = &d->cfg->pins[i];
-		bool has_state = discovery_pin_has_state(p), has_event = discovery_pin_has_event(p);
-		char topic[PATH_MAX];
+		bool has_state = d->topics->pins[i].has_state;
+		bool has_event = d->topics->pins[i].has_event;
 
-		snprintf(topic, sizeof(topic), "/%s/$name", d->node_ids[i]);
-		r = discovery_homie_add(d, out, topic, p->name);
-		snprintf(topic, sizeof(topic), "/%s/$type", d->node_ids[i]);
+		r = discovery_homie_add(d, out, i, "$name", p->name);
 		if (r == 0)
-			r = discovery_homie_add(d, out, topic,
-						p->direction == CONFIG_DIRECTION_OUTPUT ? "output"
-											: "input");
-		snprintf(topic, sizeof(topic), "/%s/$properties", d->node_ids[i]);
+			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);
 		if (r == 0)
-			r = discovery_homie_add(d, out, topic,
+			r = discovery_homie_add(d, out, i, "$properties",
 						has_state && has_event ? "state,event"
 						: has_event	       ? "event"
 								       : "state");
@@ -580,48 +390,6 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 			r = discovery_homie_property(d, i, "event", out);
 	}
 	return r;
-}
-
-int discovery_homie_value_topic(const struct discovery *d, size_t pin, const char *property,
-				char *buf, size_t size)
-{
-	const struct config_pin *p;
-	int n;
-
-	if (!d->homie_base || pin >= d->cfg->n_pins)
-		return -ENOENT;
-	p = &d->cfg->pins[pin];
-	if (strcmp(property, "state") == 0 ? !discovery_pin_has_state(p)
-	    : strcmp(property, "event") == 0 ? !discovery_pin_has_event(p)
-					     : true)
-		return -ENOENT;
-	n = snprintf(buf, size, "%s/%s/%s", d->homie_base, d->node_ids[pin], property);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-int discovery_homie_set_parse(const struct discovery *d, const char *topic, size_t *pin)
-{
-	size_t base_len, node_len;
-	const char *node, *rest;
-
-	if (!d->homie_base)
-		return -ENOENT;
-	base_len = strlen(d->homie_base);
-	if (strncmp(topic, d->homie_base, base_len) != 0 || topic[base_len] != '/')
-		return -ENOENT;
-	node = topic + base_len + 1;
-	rest = strchr(node, '/');
-	if (!rest || strcmp(rest, "/state/set") != 0)
-		return -ENOENT;
-	node_len = (size_t)(rest - node);
-	for (size_t i = 0; i < d->cfg->n_pins; i++) {
-		if (strlen(d->node_ids[i]) == node_len && memcmp(d->node_ids[i], node, node_len) == 0 &&
-		    d->cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT) {
-			*pin = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
 }
 
 /* ---- what was announced ----------------------------------------------------------------- */
@@ -665,11 +433,11 @@ int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n)
 	r = discovery_ha_configs(d, &list);
 	if (r == 0)
 		r = discovery_homie_tree(d, &list);
-	for (size_t i = 0; i < d->cfg->n_pins && r == 0 && d->homie_base; i++) {
-		char topic[PATH_MAX];
+	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++) {
+		const char *value = d->topics->pins[i].homie_state;
 
-		if (discovery_homie_value_topic(d, i, "state", topic, sizeof(topic)) == 0)
-			r = discovery_messages_take(&list, strdup(topic), strdup("false"), true);
+		if (value)
+			r = discovery_messages_take(&list, strdup(value), strdup("false"), true);
 	}
 	if (r < 0)
 		goto clear_list;
@@ -699,13 +467,13 @@ clear_list:
  * device "homie/<our device>/". Both ids are derived from the machine id. */
 static bool discovery_topic_ours(const struct discovery *d, const char *topic)
 {
-	size_t homie_len = strlen("homie/") + strlen(d->homie_device);
+	size_t homie_len = strlen("homie/") + strlen(d->topics->homie_device);
 	const char *levels[4] = { NULL };
 	const char *end = topic + strlen(topic);
-	size_t n = 0, node_len = strlen(d->ha_node);
+	size_t n = 0, node_len = strlen(d->topics->ha_node);
 
-	if (strncmp(topic, "homie/", 6) == 0 && strncmp(topic + 6, d->homie_device,
-							strlen(d->homie_device)) == 0 &&
+	if (strncmp(topic, "homie/", 6) == 0 && strncmp(topic + 6, d->topics->homie_device,
+							strlen(d->topics->homie_device)) == 0 &&
 	    topic[homie_len] == '/')
 		return true;
 	/* The last four levels, from the end: node id, object id, "config". */
@@ -716,7 +484,7 @@ static bool discovery_topic_ours(const struct discovery *d, const char *topic)
 		return false;
 	/* levels[2] starts the node id level, which ends where levels[1] starts. */
 	return (size_t)(levels[1] - 1 - levels[2]) == node_len &&
-	       memcmp(levels[2], d->ha_node, node_len) == 0;
+	       memcmp(levels[2], d->topics->ha_node, node_len) == 0;
 }
 
 int discovery_removals(const struct discovery *d, char *const *previous, size_t n_previous,

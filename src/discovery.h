@@ -3,7 +3,7 @@
 
 /* Home Assistant MQTT discovery and the Homie 4 device tree. Pure where it can be: the
  * configuration and the machine's id go in, lists of messages (topic, payload, retain) come out,
- * and main.c publishes them. Reading the machine id and the list of announced topics (kept in the
+ * and announce.c publishes them. Reading the machine id and the list of announced topics (kept in the
  * state directory, so a pin removed from the configuration gets its retained documents cleared)
  * are the only file I/O, in separate functions at the end.
  *
@@ -11,20 +11,19 @@
  * passes UTF-8 through unchanged, which is what Home Assistant parses.
  *
  * Ids: a 16-hex-digit machine id derived from /etc/machine-id (never the machine id itself,
- * which machine-id(5) asks not to expose) names the device: "gpio2mqtt_<id>" for Home Assistant
- * (node_id, device identifier, unique_id prefix), "gpio2mqtt-<id>" for Homie (whose ids allow
- * only a-z, 0-9 and '-'). Pin names become object and node ids; a name that is not already a
- * valid id is cleaned and gets a short hash of the full name, so two names never share an id. */
+ * which machine-id(5) asks not to expose) names the device. Every topic and id of the documents
+ * comes from src/topics.h, which owns the layout. */
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
+#include "topics.h"
 
 /* Test hook: the file read instead of /etc/machine-id. */
 #define DISCOVERY_MACHINE_ID_ENV "GPIO2MQTT_MACHINE_ID_FILE"
 #define DISCOVERY_MACHINE_ID_FILE "/etc/machine-id"
-#define DISCOVERY_ID_LEN 16 /* hex digits of the derived id */
+#define DISCOVERY_ID_LEN TOPICS_ID_LEN /* hex digits of the derived id */
 /* In the state directory: every retained discovery topic published, one per line. */
 #define DISCOVERY_TOPICS_FILE "discovery.topics"
 
@@ -47,11 +46,11 @@ void discovery_messages_clear(struct discovery_messages *list);
 
 struct discovery;
 
-/* ID: DISCOVERY_ID_LEN lowercase hex digits (discovery_id_derive()); NAME: the device's
- * friendly name (the hostname); VERSION: the daemon's. CFG must outlive the object. Returns 0,
- * -EINVAL for a malformed ID, -ENAMETOOLONG when a topic would not fit, -ENOMEM. */
-int discovery_new(struct discovery **out, const struct config *cfg, const char *id,
-		  const char *name, const char *version);
+/* TOPICS: the configuration's topics (topics_new() with the id of discovery_id_derive()), which
+ * must outlive the object; NAME: the device's friendly name (the hostname); VERSION: the
+ * daemon's. Returns 0 or -ENOMEM. */
+int discovery_new(struct discovery **out, const struct topics *topics, const char *name,
+		  const char *version);
 void discovery_free(struct discovery *d);
 
 /* Derives the id from the contents of a machine-id file (32 hex digits, surrounding whitespace
@@ -62,21 +61,6 @@ int discovery_id_derive(const char *machine_id, char out[DISCOVERY_ID_LEN + 1]);
 /* The id when no machine id can be read: derived from NAME (the hostname), so it changes with
  * it. */
 void discovery_id_from_name(const char *name, char out[DISCOVERY_ID_LEN + 1]);
-
-/* "gpio2mqtt_<id>" and "gpio2mqtt-<id>". */
-const char *discovery_ha_node_id(const struct discovery *d);
-const char *discovery_homie_device_id(const struct discovery *d);
-/* Per pin: the Home Assistant object id and the Homie node id. */
-const char *discovery_pin_object_id(const struct discovery *d, size_t pin);
-const char *discovery_pin_node_id(const struct discovery *d, size_t pin);
-
-/* "<prefix>/status", which Home Assistant says "online" on; NULL when discovery.homeassistant
- * is off. */
-const char *discovery_ha_status_topic(const struct discovery *d);
-/* "homie/<device>/$state" (the Last Will's topic with Homie on) and "homie/<device>/+/+/set";
- * NULL when discovery.homie is off. */
-const char *discovery_homie_state_topic(const struct discovery *d);
-const char *discovery_homie_set_pattern(const struct discovery *d);
 
 /* True when a message on TOPIC with PAYLOAD is Home Assistant coming online (its birth message),
  * which asks for every config and then every state again. */
@@ -100,16 +84,6 @@ int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n)
 int discovery_removals(const struct discovery *d, char *const *previous, size_t n_previous,
 		       char *const *owned, size_t n_owned, struct discovery_messages *out);
 void discovery_topics_free(char **topics, size_t n);
-
-/* The topic of a Homie property value of PIN ("state" or "event") into BUF. -ENOENT when Homie
- * is off or the pin has no such property, -ENAMETOOLONG. Values: "true"/"false" for state,
- * retained; "single"/"double"/"long" for event, not retained. */
-int discovery_homie_value_topic(const struct discovery *d, size_t pin, const char *property,
-				char *buf, size_t size);
-
-/* When TOPIC is "homie/<device>/<node>/state/set" for a settable pin, sets *PIN and returns 0;
- * otherwise -ENOENT. */
-int discovery_homie_set_parse(const struct discovery *d, const char *topic, size_t *pin);
 
 /* ---- file I/O --------------------------------------------------------------------------- */
 

@@ -1,45 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 #include "health.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-/* S as the contents of a JSON string: '"', '\' and control characters escaped. */
-static size_t health_json_escape(char *buf, size_t size, const char *s)
+void health_gather(struct health *h, const struct health_counters *c, struct mqtt *mqtt,
+		   uint64_t now_ms)
 {
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++) {
-		if (*p == '"' || *p == '\\')
-			n += (size_t)snprintf(buf + n, size - n, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(buf + n, size - n, "\\u%04x", *p);
-		else
-			buf[n++] = (char)*p;
-	}
-	if (size)
-		buf[n < size ? n : size - 1] = '\0';
-	return n;
+	*h = (struct health){
+		.uptime_s = (now_ms - c->started_ms) / 1000ULL,
+		.edges_seen = c->edges_seen,
+		.edges_lost = c->edges_lost,
+		.config_generation = c->config_generation,
+	};
+	if (mqtt)
+		mqtt_stats_get(mqtt, &h->mqtt);
+	h->mqtt.acknowledged += c->mqtt_before.acknowledged;
+	h->mqtt.failed += c->mqtt_before.failed;
+	h->mqtt.denied += c->mqtt_before.denied;
+	h->mqtt.held_dropped += c->mqtt_before.held_dropped;
+	h->mqtt.incoming_dropped += c->mqtt_before.incoming_dropped;
+	h->mqtt.connections += c->mqtt_before.connections;
+	h->mqtt.reconnects = h->mqtt.connections ? h->mqtt.connections - 1 : 0;
 }
 
 int health_json(const struct health *h, char *buf, size_t size)
 {
 	const struct mqtt_stats *m = &h->mqtt;
-	char broker[sizeof(m->broker) * 2];
+	cJSON *string = cJSON_CreateString(m->broker);
+	char *broker = string ? cJSON_PrintUnformatted(string) : NULL;
 	int n;
 
-	health_json_escape(broker, sizeof(broker), m->broker);
+	/* Strings are escaped by cJSON, as in every JSON document the daemon writes; the numbers
+	 * are written here, as cJSON keeps numbers as doubles and these are 64-bit counters. */
+	cJSON_Delete(string);
+	if (!broker)
+		return -ENOMEM;
 	n = snprintf(buf, size,
 		     "{\"uptime_s\":%llu,\"edges_seen\":%llu,\"edges_lost\":%llu,"
 		     "\"publishes_acknowledged\":%llu,\"publishes_failed\":%llu,"
 		     "\"publishes_denied\":%llu,\"reconnects\":%llu,\"connected\":%s,"
-		     "\"broker\":\"%s\",\"queue_depth\":%zu,\"queue_inflight\":%zu,"
+		     "\"broker\":%s,\"queue_depth\":%zu,\"queue_inflight\":%zu,"
 		     "\"queue_held\":%zu,\"queue_incoming\":%zu,\"events_dropped\":%llu,"
 		     "\"commands_dropped\":%llu,\"config_generation\":%llu}",
 		     (unsigned long long)h->uptime_s, h->edges_seen, h->edges_lost, m->acknowledged,
 		     m->failed, m->denied, m->reconnects, m->connected ? "true" : "false", broker,
 		     m->inflight + m->held + m->incoming, m->inflight, m->held, m->incoming,
 		     m->held_dropped, m->incoming_dropped, h->config_generation);
+	free(broker);
 	if (n < 0)
 		return -EINVAL;
 	return (size_t)n >= size ? -ENOSPC : 0;

@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+
+#include "log.h"
 
 struct loop_source {
 	struct loop *loop;
@@ -197,6 +200,7 @@ int loop_run(struct loop *loop)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			log_error("main loop: epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
 		loop->dispatching = true;

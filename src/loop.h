@@ -26,6 +26,7 @@ int loop_timer_arm(struct loop_source *timer, uint64_t first_usec, uint64_t inte
 /* Safe to call from any callback, including the source's own. */
 void loop_source_remove(struct loop_source *source);
 
-/* Runs until loop_quit() (returns its code) or a callback fails (returns its negative errno). */
+/* Runs until loop_quit() (returns its code) or a callback fails (returns its negative errno;
+ * the callback logs why). */
 int loop_run(struct loop *loop);
 void loop_quit(struct loop *loop, int code);

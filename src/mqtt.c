@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 /* At most this many MESSAGE events wait for the main loop: a flood of commands must not grow
  * memory without bound while it is busy. When full, a new message supersedes the oldest one
@@ -540,13 +541,16 @@ static int mqtt_tls_setup(struct mqtt *mqtt)
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload)
 {
+	const char *what = "the client";
 	pthread_condattr_t wake_attr;
 	struct mqtt *mqtt;
 	int r;
 
 	mqtt = calloc(1, sizeof(*mqtt));
-	if (!mqtt)
+	if (!mqtt) {
+		log_error("mqtt: cannot set up %s: %s", what, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	mqtt->cfg = cfg;
 	mqtt->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	pthread_mutex_init(&mqtt->queue_lock, NULL);
@@ -590,11 +594,10 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 					  will_payload, 1, true));
 	if (r < 0)
 		goto destroy_mosq;
+	what = "TLS";
 	r = mqtt_tls_setup(mqtt);
-	if (r < 0) {
-		log_error("mqtt: cannot set up TLS: %s", strerror(-r));
+	if (r < 0)
 		goto destroy_mosq;
-	}
 	/* The v5 callbacks are called under v3.1.1 too, with reason codes 0. */
 	mosquitto_connect_v5_callback_set(mqtt->mosq, mqtt_on_connect);
 	mosquitto_disconnect_v5_callback_set(mqtt->mosq, mqtt_on_disconnect);
@@ -617,20 +620,13 @@ free_mqtt:
 	pthread_mutex_destroy(&mqtt->wait_lock);
 	pthread_mutex_destroy(&mqtt->queue_lock);
 	free(mqtt);
+	log_error("mqtt: cannot set up %s: %s", what, strerror(-r));
 	return r;
-}
-
-static uint64_t mqtt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
 static void mqtt_heartbeat(struct mqtt *mqtt)
 {
-	atomic_store(&mqtt->heartbeat_ms, mqtt_now_ms());
+	atomic_store(&mqtt->heartbeat_ms, util_now_ms());
 }
 
 /* Sleeps DELAY_MS unless mqtt_free() wakes us; returns false when stopping. With the watchdog
@@ -854,7 +850,7 @@ static void *mqtt_thread_main(void *userdata)
 			}
 			if (atomic_load(&mqtt->connected) && !was_connected) {
 				was_connected = true;
-				connected_at = mqtt_now_ms();
+				connected_at = util_now_ms();
 				mqtt->last_failure[0] = '\0';
 				log_notice("mqtt: connected to %s%s (MQTT %s)", name,
 					   cfg->tls.enabled ? " over TLS" : "",
@@ -872,7 +868,7 @@ static void *mqtt_thread_main(void *userdata)
 			 * again from reconnect_min_ms, so a broker that accepts and then drops
 			 * us at once is not hammered. */
 			if (was_connected && !stable &&
-			    mqtt_now_ms() - connected_at >= (uint64_t)cfg->reconnect_max_ms) {
+			    util_now_ms() - connected_at >= (uint64_t)cfg->reconnect_max_ms) {
 				stable = true;
 				next_ms = cfg->reconnect_min_ms;
 			}
@@ -913,7 +909,7 @@ void mqtt_watchdog_set(struct mqtt *mqtt, uint64_t watchdog_usec)
 
 uint64_t mqtt_heartbeat_age_ms(struct mqtt *mqtt)
 {
-	uint64_t beat = atomic_load(&mqtt->heartbeat_ms), now = mqtt_now_ms();
+	uint64_t beat = atomic_load(&mqtt->heartbeat_ms), now = util_now_ms();
 
 	return now > beat ? now - beat : 0;
 }

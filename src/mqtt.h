@@ -52,7 +52,7 @@ struct mqtt;
 void mqtt_config_warn(const struct config_mqtt *cfg);
 
 /* CFG must outlive the mqtt object. The Last Will is WILL_PAYLOAD on WILL_TOPIC, QoS 1,
- * retained. */
+ * retained. A failure (TLS files, memory) is logged here. */
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload);
 /* Stops and joins the network thread (after mqtt_disconnect() or not) and frees everything. */

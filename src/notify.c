@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "build-config.h"
+#include "util.h"
 
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
@@ -27,14 +28,12 @@ void notify_ready(void)
 
 void notify_reloading(void)
 {
-	struct timespec ts;
 	char buf[64];
 
 	/* systemd 253+ wants MONOTONIC_USEC with RELOADING=1 for Type=notify-reload; older ones
 	 * ignore the extra field. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+		 (unsigned long long)util_clock_us(CLOCK_MONOTONIC));
 	notify_send(buf);
 }
 

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "kind.h"
+#include "util.h"
 
 /* Format, one record per line:
  *   gpio2mqtt-state 1
@@ -22,20 +24,13 @@
 
 static uint64_t state_hash(const char *data, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)data[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return util_fnv1a(data, len, UTIL_FNV1A_OFFSET);
 }
 
 bool state_needed(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_pins; i++) {
-		if (cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT &&
-		    cfg->pins[i].power_on == CONFIG_POWER_ON_RESTORE)
+		if (kind_of(&cfg->pins[i])->persists(&cfg->pins[i]))
 			return true;
 	}
 	return false;
@@ -107,8 +102,7 @@ static int state_parse(char *data, size_t len, const struct config *cfg, bool *l
 		/* A pin since removed from the configuration is skipped. */
 		for (size_t i = 0; i < cfg->n_pins; i++) {
 			if (strcmp(cfg->pins[i].name, line) == 0 &&
-			    cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT &&
-			    cfg->pins[i].power_on == CONFIG_POWER_ON_RESTORE) {
+			    kind_of(&cfg->pins[i])->persists(&cfg->pins[i])) {
 				found[i] = true;
 				found_levels[i] = on;
 			}
@@ -160,8 +154,7 @@ int state_save(const char *path, const struct config *cfg, const bool *levels)
 		return -ENOMEM;
 	fputs(STATE_MAGIC, mem);
 	for (size_t i = 0; i < cfg->n_pins; i++) {
-		if (cfg->pins[i].direction == CONFIG_DIRECTION_OUTPUT &&
-		    cfg->pins[i].power_on == CONFIG_POWER_ON_RESTORE)
+		if (kind_of(&cfg->pins[i])->persists(&cfg->pins[i]))
 			fprintf(mem, "%s %s\n", cfg->pins[i].name, levels[i] ? "ON" : "OFF");
 	}
 	if (fflush(mem) != 0) {

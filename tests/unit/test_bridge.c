@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The bridge logic, driven directly: payloads, topics, edges and commands. */
+/* The bridge logic, driven directly: payloads, edges and commands (topics: test_topics.c). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,50 +90,13 @@ static void test_pulse_parse(void)
 	}
 }
 
-static void test_topics(void)
+static void test_payloads(void)
 {
-	char buf[64];
-	const char *name;
-	size_t len;
-
-	tap_is_int(bridge_topic_build(buf, sizeof(buf), "gpio2mqtt/pi", "lamp", NULL), 0,
-		   "state topic built");
-	tap_is_str(buf, "gpio2mqtt/pi/lamp", "state topic");
-	tap_is_int(bridge_topic_build(buf, sizeof(buf), "gpio2mqtt/pi", "lamp", "/set"), 0,
-		   "set topic built");
-	tap_is_str(buf, "gpio2mqtt/pi/lamp/set", "set topic");
-	tap_is_int(bridge_topic_build(buf, 10, "gpio2mqtt/pi", "lamp", NULL), -ENAMETOOLONG,
-		   "too long for the buffer");
-	tap_is_int(bridge_topic_build(buf, 18, "gpio2mqtt/pi", "lamp", NULL), 0,
-		   "exactly fits (17 bytes + NUL)");
-
-	tap_is_int(bridge_topic_parse("gpio2mqtt/pi", "gpio2mqtt/pi/lamp/set", "/set", &name, &len),
-		   0, "set topic parsed");
-	tap_ok(len == 4 && strncmp(name, "lamp", len) == 0, "name is 'lamp'");
-	tap_is_int(bridge_topic_parse("gpio2mqtt/pi", "gpio2mqtt/pi/gate/pulse", "/pulse", &name,
-				      &len),
-		   0, "pulse topic parsed");
-	tap_ok(len == 4 && strncmp(name, "gate", len) == 0, "name is 'gate'");
-	tap_is_int(bridge_topic_parse("gpio2mqtt/pi", "gpio2mqtt/pi/gate/pulse", "/set", &name, &len),
-		   -ENOENT, "a pulse topic is not a set topic");
-	tap_is_int(bridge_topic_parse("a", "a/küche/set", "/set", &name, &len), 0, "UTF-8 name");
-	tap_ok(len == strlen("küche") && strncmp(name, "küche", len) == 0, "name is 'küche'");
-
-	static const char *const not_set[] = {
-		"gpio2mqtt/pi/lamp",	   "gpio2mqtt/pi/set",	     "gpio2mqtt/pi//set",
-		"gpio2mqtt/pi/a/b/set",	   "gpio2mqtt/pix/lamp/set", "gpio2mqtt/p/lamp/set",
-		"other/pi/lamp/set",	   "gpio2mqtt/pi/lamp/sett", "gpio2mqtt/pi/lamp/set/x",
-		"gpio2mqtt/pi/lamp/status", "",
-	};
-	for (size_t i = 0; i < sizeof(not_set) / sizeof(not_set[0]); i++)
-		tap_is_int(bridge_topic_parse("gpio2mqtt/pi", not_set[i], "/set", &name, &len),
-			   -ENOENT, "'%s' is not a command topic", not_set[i]);
-
 	tap_is_str(bridge_state_payload(true), "ON", "active is ON");
 	tap_is_str(bridge_state_payload(false), "OFF", "inactive is OFF");
-	tap_is_str(bridge_event_name(BRIDGE_EVENT_SINGLE), "single", "single");
-	tap_is_str(bridge_event_name(BRIDGE_EVENT_DOUBLE), "double", "double");
-	tap_is_str(bridge_event_name(BRIDGE_EVENT_LONG), "long", "long");
+	tap_is_str(kind_event_name(KIND_EVENT_SINGLE), "single", "single");
+	tap_is_str(kind_event_name(KIND_EVENT_DOUBLE), "double", "double");
+	tap_is_str(kind_event_name(KIND_EVENT_LONG), "long", "long");
 }
 
 /* ---- a small configuration builder ------------------------------------------------------ */
@@ -238,7 +201,7 @@ static const char *acts(const struct bridge *b)
 				     used ? "; " : "", name, a[i].active ? "ON" : "OFF");
 		else
 			w = snprintf(buf + used, sizeof(buf) - used, "%sevent %s %s",
-				     used ? "; " : "", name, bridge_event_name(a[i].event));
+				     used ? "; " : "", name, kind_event_name(a[i].event));
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -252,7 +215,6 @@ static void test_pins(void)
 {
 	bool levels[MAX_PINS] = { false, false, true };
 	struct bridge *b;
-	size_t pin = 99;
 
 	cfg_reset();
 	cfg_input("button", CONFIG_INPUT_MODE_SWITCH);
@@ -260,11 +222,6 @@ static void test_pins(void)
 	cfg_output("relay", 0);
 	tap_is_int(bridge_new(&b, &cfg, levels), 0, "bridge created");
 	tap_is_int((long long)bridge_pin_count(b), 3, "3 pins");
-	tap_is_int(bridge_pin_find(b, "lamp", 4, &pin), 0, "lamp found");
-	tap_is_int((long long)pin, 1, "lamp is pin 1");
-	tap_is_int(bridge_pin_find(b, "lampe", 4, &pin), 0, "only name_len bytes compared");
-	tap_is_int(bridge_pin_find(b, "lam", 3, &pin), -ENOENT, "a prefix is not a name");
-	tap_is_int(bridge_pin_find(b, "nope", 4, &pin), -ENOENT, "unknown name");
 	tap_ok(!bridge_pin_active(b, 1) && bridge_pin_active(b, 2), "initial levels kept");
 	tap_ok(!bridge_pin_active(b, 7), "out of range pin reads inactive");
 	tap_is_int((long long)bridge_next_deadline(b), (long long)BRIDGE_NO_DEADLINE,
@@ -714,7 +671,7 @@ int main(void)
 {
 	test_command_parse();
 	test_pulse_parse();
-	test_topics();
+	test_payloads();
 	test_pins();
 	test_edges();
 	test_commands();

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* discovery.c driven directly: ids from the machine id, object and node ids from any pin name,
+/* discovery.c and topics.c driven directly: ids from the machine id, object and node ids from any pin name,
  * every Home Assistant config parsed back as JSON with its required keys and topics (names with
  * quotes, backslashes and non-ASCII included), the Homie 4 tree against the convention's
  * required attributes, Homie set topics, removals, and the announced-topics file. */
@@ -17,6 +17,67 @@
 
 #define ID_A "0123456789abcdef"
 #define S(s) ((s) ? (s) : "(null)")
+
+/* discovery.c takes the configuration's topics (src/topics.h); each test's discovery object
+ * comes with its own, freed with it. */
+static struct {
+	struct discovery *d;
+	struct topics *t;
+} made[16];
+
+static int disc_new(struct discovery **out, const struct config *c, const char *id,
+		    const char *name, const char *version)
+{
+	struct topics *t = NULL;
+	int r = topics_new(&t, c, id);
+
+	if (r < 0)
+		return r;
+	r = discovery_new(out, t, name, version);
+	if (r < 0) {
+		topics_free(t);
+		return r;
+	}
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		if (!made[i].d) {
+			made[i].d = *out;
+			made[i].t = t;
+			return 0;
+		}
+	}
+	abort();
+}
+
+static const struct topics *T(const struct discovery *d)
+{
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (made[i].d == d)
+			return made[i].t;
+	abort();
+}
+
+static void disc_free(struct discovery *d)
+{
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		if (made[i].d == d && d) {
+			topics_free(made[i].t);
+			made[i].d = NULL;
+			made[i].t = NULL;
+		}
+	}
+	discovery_free(d);
+}
+
+/* A Homie command topic: TOPICS_ROUTE_SET with *PIN, or another route. */
+static int homie_set(const struct discovery *d, const char *topic, size_t *pin)
+{
+	struct topics_match m;
+	int r = topics_route(T(d), topic, &m);
+
+	if (r == TOPICS_ROUTE_SET)
+		*pin = m.pin;
+	return r;
+}
 
 /* Inputs first, then outputs, as config.c orders them. */
 static struct config_pin pins[] = {
@@ -44,7 +105,7 @@ static struct config cfg = {
 static struct discovery *make(const char *id)
 {
 	struct discovery *d = NULL;
-	int r = discovery_new(&d, &cfg, id, "pi", "1.2.3");
+	int r = disc_new(&d, &cfg, id, "pi", "1.2.3");
 
 	tap_is_int(r, 0, "discovery_new(%s)", id);
 	if (r < 0)
@@ -101,13 +162,13 @@ static void test_pin_ids(void)
 	struct discovery *bad = NULL;
 	const char *obj, *node;
 
-	tap_is_str(discovery_ha_node_id(d), "gpio2mqtt_" ID_A, "Home Assistant node id");
-	tap_is_str(discovery_homie_device_id(d), "gpio2mqtt-" ID_A, "Homie device id");
-	tap_is_str(discovery_pin_object_id(d, 1), "hall_button", "a clean name is its object id");
-	tap_is_str(discovery_pin_node_id(d, 3), "relay", "a clean name is its node id");
+	tap_is_str(T(d)->ha_node, "gpio2mqtt_" ID_A, "Home Assistant node id");
+	tap_is_str(T(d)->homie_device, "gpio2mqtt-" ID_A, "Homie device id");
+	tap_is_str(topics_object_id(T(d), 1), "hall_button", "a clean name is its object id");
+	tap_is_str(topics_node_id(T(d), 3), "relay", "a clean name is its node id");
 
-	obj = discovery_pin_object_id(d, 4);
-	node = discovery_pin_node_id(d, 4);
+	obj = topics_object_id(T(d), 4);
+	node = topics_node_id(T(d), 4);
 	tap_ok(obj && strspn(obj, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
 			      strlen(obj),
 	       "object id of a name with umlaut, quotes, backslash is [A-Za-z0-9_-]: %s", S(obj));
@@ -120,15 +181,15 @@ static void test_pin_ids(void)
 	       S(node));
 
 	/* "hall_button" is no Homie id ('_'): cleaned, with a hash. */
-	node = discovery_pin_node_id(d, 1);
+	node = topics_node_id(T(d), 1);
 	tap_ok(node && strncmp(node, "hall-button-", 12) == 0 && strlen(node) == 18,
 	       "underscore in a node id: %s", S(node));
-	tap_ok(discovery_pin_object_id(d, N_PINS) == NULL, "no such pin");
+	tap_ok(topics_object_id(T(d), N_PINS) == NULL, "no such pin");
 
-	tap_is_int(discovery_new(&bad, &cfg, "0123", "pi", "1"), -EINVAL, "short id refused");
-	tap_is_int(discovery_new(&bad, &cfg, "0123456789ABCDEF", "pi", "1"), -EINVAL,
+	tap_is_int(disc_new(&bad, &cfg, "0123", "pi", "1"), -EINVAL, "short id refused");
+	tap_is_int(disc_new(&bad, &cfg, "0123456789ABCDEF", "pi", "1"), -EINVAL,
 		   "upper-case id refused");
-	discovery_free(d);
+	disc_free(d);
 }
 
 static void test_names_never_share_ids(void)
@@ -144,19 +205,19 @@ static void test_names_never_share_ids(void)
 
 	c.pins = two;
 	c.n_pins = 4;
-	tap_is_int(discovery_new(&d, &c, ID_A, "pi", "1"), 0, "four similar names");
+	tap_is_int(disc_new(&d, &c, ID_A, "pi", "1"), 0, "four similar names");
 	if (!d)
 		return;
 	for (size_t i = 0; i < 4; i++)
 		for (size_t j = i + 1; j < 4; j++) {
-			tap_ok(strcmp(discovery_pin_object_id(d, i), discovery_pin_object_id(d, j)) != 0,
+			tap_ok(strcmp(topics_object_id(T(d), i), topics_object_id(T(d), j)) != 0,
 			       "object ids of '%s' and '%s' differ (%s, %s)", two[i].name, two[j].name,
-			       discovery_pin_object_id(d, i), discovery_pin_object_id(d, j));
-			tap_ok(strcmp(discovery_pin_node_id(d, i), discovery_pin_node_id(d, j)) != 0,
+			       topics_object_id(T(d), i), topics_object_id(T(d), j));
+			tap_ok(strcmp(topics_node_id(T(d), i), topics_node_id(T(d), j)) != 0,
 			       "node ids of '%s' and '%s' differ (%s, %s)", two[i].name, two[j].name,
-			       discovery_pin_node_id(d, i), discovery_pin_node_id(d, j));
+			       topics_node_id(T(d), i), topics_node_id(T(d), j));
 		}
-	discovery_free(d);
+	disc_free(d);
 }
 
 /* ---- Home Assistant --------------------------------------------------------------------- */
@@ -217,7 +278,7 @@ static void test_ha_configs(void)
 {
 	struct discovery *d = make(ID_A);
 	struct discovery_messages list = { 0 };
-	const char *light_obj = discovery_pin_object_id(d, 4);
+	const char *light_obj = topics_object_id(T(d), 4);
 	char topic[256], uid[256];
 	const cJSON *types;
 	cJSON *o;
@@ -288,7 +349,7 @@ static void test_ha_configs(void)
 	       "raw JSON: \\\" and \\\\ escaped, ü kept as UTF-8");
 
 	discovery_messages_clear(&list);
-	discovery_free(d);
+	disc_free(d);
 }
 
 static void test_switches_off(void)
@@ -301,28 +362,28 @@ static void test_switches_off(void)
 
 	c.discovery.homeassistant = false;
 	c.discovery.homie = false;
-	tap_is_int(discovery_new(&d, &c, ID_A, "pi", "1"), 0, "both off");
+	tap_is_int(disc_new(&d, &c, ID_A, "pi", "1"), 0, "both off");
 	tap_is_int(discovery_ha_configs(d, &list), 0, "no configs: ok");
 	tap_is_int(discovery_homie_tree(d, &list), 0, "no tree: ok");
 	tap_is_int((long long)list.n, 0, "nothing to publish");
-	tap_ok(discovery_ha_status_topic(d) == NULL, "no <prefix>/status subscription");
-	tap_ok(discovery_homie_state_topic(d) == NULL, "no Homie $state (the will stays on status)");
-	tap_ok(discovery_homie_set_pattern(d) == NULL, "no Homie set subscription");
-	tap_is_int(discovery_homie_value_topic(d, 3, "state", topic, sizeof(topic)), -ENOENT,
+	tap_ok(T(d)->ha_status == NULL, "no <prefix>/status subscription");
+	tap_ok(T(d)->homie_state == NULL, "no Homie $state (the will stays on status)");
+	tap_ok(T(d)->homie_set_pattern == NULL, "no Homie set subscription");
+	tap_is_int(topics_homie_value(T(d), 3, "state", topic, sizeof(topic)), TOPICS_OUTCOME_NONE,
 		   "no Homie values");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-" ID_A "/relay/state/set", &pin),
-		   -ENOENT, "no Homie commands");
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/relay/state/set", &pin),
+		   TOPICS_ROUTE_NONE, "no Homie commands");
 	tap_ok(!discovery_ha_online(d, "homeassistant/status", "online", 6),
 	       "Home Assistant's birth is not ours to answer");
-	discovery_free(d);
+	disc_free(d);
 
 	c.discovery.homeassistant = true;
 	c.discovery.prefix = "ha/disc";
-	tap_is_int(discovery_new(&d, &c, ID_A, "pi", "1"), 0, "another prefix");
+	tap_is_int(disc_new(&d, &c, ID_A, "pi", "1"), 0, "another prefix");
 	tap_is_int(discovery_ha_configs(d, &list), 0, "configs");
 	tap_ok(find(&list, "ha/disc/switch/gpio2mqtt_" ID_A "/relay/config") != NULL,
 	       "config under the prefix");
-	tap_is_str(discovery_ha_status_topic(d), "ha/disc/status", "status under the prefix");
+	tap_is_str(T(d)->ha_status, "ha/disc/status", "status under the prefix");
 	tap_ok(discovery_ha_online(d, "ha/disc/status", "online", 6), "birth message");
 	tap_ok(!discovery_ha_online(d, "ha/disc/status", "offline", 7), "offline is not a birth");
 	tap_ok(!discovery_ha_online(d, "ha/disc/status", "onlinex", 7), "\"onlinex\" is not");
@@ -337,7 +398,7 @@ static void test_switches_off(void)
 		cJSON_Delete(o);
 	}
 	discovery_messages_clear(&list);
-	discovery_free(d);
+	disc_free(d);
 }
 
 /* ---- Homie ------------------------------------------------------------------------------ */
@@ -360,7 +421,7 @@ static void test_homie(void)
 {
 	struct discovery *d = make(ID_A);
 	struct discovery_messages list = { 0 };
-	const char *light = discovery_pin_node_id(d, 4), *hb = discovery_pin_node_id(d, 1);
+	const char *light = topics_node_id(T(d), 4), *hb = topics_node_id(T(d), 1);
 	char nodes[256], s[256], topic[256];
 	size_t pin = 99;
 
@@ -410,45 +471,45 @@ static void test_homie(void)
 
 		for (size_t a = 0; a < 3; a++) {
 			snprintf(topic, sizeof(topic), "homie/gpio2mqtt-" ID_A "/%s/%s",
-				 discovery_pin_node_id(d, i), node_attrs[a]);
+				 topics_node_id(T(d), i), node_attrs[a]);
 			tap_ok(find(&list, topic) != NULL, "%s present", topic);
 		}
 	}
 
-	tap_is_int(discovery_homie_value_topic(d, 3, "state", topic, sizeof(topic)), 0,
+	tap_is_int(topics_homie_value(T(d), 3, "state", topic, sizeof(topic)), 0,
 		   "relay state value topic");
 	tap_is_str(topic, "homie/gpio2mqtt-" ID_A "/relay/state", "relay state value");
-	tap_is_int(discovery_homie_value_topic(d, 1, "state", topic, sizeof(topic)), -ENOENT,
+	tap_is_int(topics_homie_value(T(d), 1, "state", topic, sizeof(topic)), TOPICS_OUTCOME_NONE,
 		   "hall_button has no state property");
-	tap_is_int(discovery_homie_value_topic(d, 1, "event", topic, sizeof(topic)), 0,
+	tap_is_int(topics_homie_value(T(d), 1, "event", topic, sizeof(topic)), 0,
 		   "hall_button event value topic");
-	tap_is_int(discovery_homie_value_topic(d, 3, "event", topic, sizeof(topic)), -ENOENT,
+	tap_is_int(topics_homie_value(T(d), 3, "event", topic, sizeof(topic)), TOPICS_OUTCOME_NONE,
 		   "relay has no events");
-	tap_is_int(discovery_homie_value_topic(d, 3, "state", topic, 10), -ENAMETOOLONG,
+	tap_is_int(topics_homie_value(T(d), 3, "state", topic, 10), -ENAMETOOLONG,
 		   "short buffer");
 
-	tap_is_str(discovery_homie_state_topic(d), "homie/gpio2mqtt-" ID_A "/$state", "$state topic");
-	tap_is_str(discovery_homie_set_pattern(d), "homie/gpio2mqtt-" ID_A "/+/+/set",
+	tap_is_str(T(d)->homie_state, "homie/gpio2mqtt-" ID_A "/$state", "$state topic");
+	tap_is_str(T(d)->homie_set_pattern, "homie/gpio2mqtt-" ID_A "/+/+/set",
 		   "set subscription");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-" ID_A "/relay/state/set", &pin), 0,
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/relay/state/set", &pin), TOPICS_ROUTE_SET,
 		   "set on relay");
 	tap_is_int((long long)pin, 3, "relay is pin 3");
 	snprintf(topic, sizeof(topic), "homie/gpio2mqtt-" ID_A "/%s/state/set", light);
-	tap_is_int(discovery_homie_set_parse(d, topic, &pin), 0, "set on the light");
+	tap_is_int(homie_set(d, topic, &pin), TOPICS_ROUTE_SET, "set on the light");
 	tap_is_int((long long)pin, 4, "the light is pin 4");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-" ID_A "/door/state/set", &pin),
-		   -ENOENT, "an input is not settable");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-" ID_A "/relay/event/set", &pin),
-		   -ENOENT, "no such property");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-" ID_A "/relay/state", &pin),
-		   -ENOENT, "the value topic is no command");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-fedcba9876543210/relay/state/set",
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/door/state/set", &pin),
+		   TOPICS_ROUTE_NONE, "an input is not settable");
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/relay/event/set", &pin),
+		   TOPICS_ROUTE_NONE, "no such property");
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/relay/state", &pin),
+		   TOPICS_ROUTE_NONE, "the value topic is no command");
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-fedcba9876543210/relay/state/set",
 					     &pin),
-		   -ENOENT, "another device");
-	tap_is_int(discovery_homie_set_parse(d, "homie/gpio2mqtt-" ID_A "/nope/state/set", &pin),
-		   -ENOENT, "no such node");
+		   TOPICS_ROUTE_NONE, "another device");
+	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/nope/state/set", &pin),
+		   TOPICS_ROUTE_NONE, "no such node");
 	discovery_messages_clear(&list);
-	discovery_free(d);
+	disc_free(d);
 }
 
 /* ---- removals and the file -------------------------------------------------------------- */
@@ -570,7 +631,7 @@ static void test_removals(void)
 
 free_owned:
 	discovery_topics_free(owned, n_owned);
-	discovery_free(d);
+	disc_free(d);
 }
 
 static void test_two_machines(void)
@@ -598,8 +659,8 @@ static void test_two_machines(void)
 	cJSON_Delete(jb);
 	discovery_messages_clear(&la);
 	discovery_messages_clear(&lb);
-	discovery_free(da);
-	discovery_free(db);
+	disc_free(da);
+	disc_free(db);
 }
 
 static void test_id_file(void)

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* A command from MQTT (<base>/<name>/set, /pulse, Homie's .../state/set) to an output: the
+ * payload parsed, what must be refused refused with one log line (no such pin, an input, a
+ * retained command, a payload that is no command), the rest handed to the bridge. */
+
+#include <stdint.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "mqtt.h"
+#include "topics.h"
+
+enum command_outcome {
+	/* Refused (and logged); the bridge was not called. Above every bridge_outcome. */
+	COMMAND_OUTCOME_IGNORED = 100,
+};
+
+/* EV was routed (topics_route()) to ROUTE with M. Returns COMMAND_OUTCOME_IGNORED, or what the
+ * bridge returned (a bridge_outcome or a negative errno; its actions are then to be carried
+ * out). NOW: milliseconds, monotonic. */
+int command_apply(struct bridge *bridge, const struct config *cfg, const struct mqtt_event *ev,
+		  int route, const struct topics_match *m, uint64_t now);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the daemon says over MQTT: pin states and button events (plain or JSON payloads), their
+ * Homie values, <base>/status, Homie's $state, <base>/health, discovery documents, and the
+ * subscriptions. Each function takes the one connection it publishes on (struct publish), not
+ * the daemon; a failure to publish is logged here, once (not being connected is no failure:
+ * states follow on connect, button events wait in mqtt.c's FIFO). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "discovery.h"
+#include "health.h"
+#include "mqtt.h"
+#include "topics.h"
+
+struct publish {
+	struct mqtt *mqtt;           /* NULL while a reload replaces the connection */
+	const struct config *cfg;
+	const struct topics *topics; /* NULL until the configuration's topics are built */
+	bool connected;
+};
+
+/* PIN's state ACTIVE, which changed at CHANGED_NS (CLOCK_REALTIME) with sequence number SEQ
+ * (both in JSON payloads), and its Homie value. Nothing while not connected. */
+void publish_state(const struct publish *p, size_t pin, bool active, uint64_t changed_ns,
+		   uint64_t seq);
+/* Button EVENT of PIN at TIME_NS (CLOCK_REALTIME), the SEQ-th since start; held while offline. */
+void publish_event(const struct publish *p, size_t pin, enum kind_event event, uint64_t time_ns,
+		   uint64_t seq);
+/* <base>/status (retained, QoS 1): "online" or "offline"; MID as for mqtt_publish(). */
+int publish_status(const struct publish *p, const char *status, int *mid);
+/* Homie's homie/<device>/$state (init, ready, disconnected; lost is the Last Will). */
+void publish_homie_state(const struct publish *p, const char *state);
+/* <base>/health, not retained (a stale health report would lie). */
+void publish_health(const struct publish *p, const struct health *h);
+/* Every message of LIST (retained as each says, QoS 1). */
+void publish_messages(const struct publish *p, const struct discovery_messages *list);
+/* PATTERN (NULL: nothing) at the configured QoS. */
+void publish_subscribe(const struct publish *p, const char *pattern);

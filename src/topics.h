@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The MQTT topic layout, in one place. Every topic of a configuration is built once, when it is
+ * loaded (or reloaded): the daemon's own (<base>/status, <base>/health, the subscriptions), each
+ * pin's (<base>/<name>, /set, /pulse, /event), the ids discovery names things by, and the
+ * Home Assistant and Homie topics. Incoming topics are routed by topics_route(). Nothing else
+ * formats a topic: discovery.c asks here for the topics of its documents.
+ *
+ *   <base>/status                     online | offline (retained; the Last Will without Homie)
+ *   <base>/health, <base>/health/get  the health report and the request for one
+ *   <base>/<name>                     a pin's state
+ *   <base>/<name>/set, /pulse         commands to an output
+ *   <base>/<name>/event               button events
+ *   <prefix>/status                   Home Assistant's birth message
+ *   <prefix>/<component>/<node>/<object>/config   Home Assistant discovery
+ *   homie/<device>/...                the Homie 4 tree; .../<node>/state/set commands
+ *
+ * Ids: a 16-hex-digit id derived from the machine id (discovery_id_derive()) names the device:
+ * "gpio2mqtt_<id>" for Home Assistant, "gpio2mqtt-<id>" for Homie (a-z, 0-9, '-' only). Pin
+ * names become object and node ids; a name that is not already a valid id is cleaned and gets a
+ * short hash of the full name, so two names never share an id. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+#define TOPICS_ID_LEN 16 /* hex digits of the device id */
+#define TOPICS_HOMIE_ROOT "homie"
+
+struct topics_pin {
+	char *state;       /* <base>/<name> */
+	char *set;         /* <base>/<name>/set */
+	char *pulse;       /* <base>/<name>/pulse */
+	char *event;       /* <base>/<name>/event */
+	char *object_id;   /* Home Assistant object id */
+	char *node_id;     /* Homie node id */
+	char *homie_state; /* homie/<device>/<node>/state; NULL: Homie off or no state */
+	char *homie_event; /* homie/<device>/<node>/event; NULL: Homie off or no events */
+	bool has_state;    /* the pin publishes a state */
+	bool has_event;    /* the pin publishes button events */
+	bool commands;     /* the pin takes commands (set, pulse, Homie set) */
+};
+
+struct topics {
+	const struct config *cfg;
+	char ha_node[sizeof("gpio2mqtt_") + TOPICS_ID_LEN];
+	char homie_device[sizeof("gpio2mqtt-") + TOPICS_ID_LEN];
+	char *status;        /* <base>/status */
+	char *health;        /* <base>/health */
+	char *health_get;    /* <base>/health/get */
+	char *set_pattern;   /* <base>/+/set */
+	char *pulse_pattern; /* <base>/+/pulse */
+	char *ha_status;     /* <prefix>/status; NULL: Home Assistant discovery off */
+	char *homie_base;    /* homie/<device>; NULL: Homie off (so are the next two) */
+	char *homie_state;   /* homie/<device>/$state */
+	char *homie_set_pattern; /* homie/<device>/+/+/set */
+	struct topics_pin *pins; /* indexed like cfg->pins */
+	size_t n_pins;
+};
+
+/* Expected outcomes other than 0. */
+enum topics_outcome {
+	TOPICS_OUTCOME_NONE = 1, /* no such topic for this pin (Homie off, or no such property) */
+};
+
+/* ID: TOPICS_ID_LEN lowercase hex digits. CFG must outlive the topics. Returns 0, -EINVAL for a
+ * malformed ID, -ENOMEM. */
+int topics_new(struct topics **out, const struct config *cfg, const char *id);
+void topics_free(struct topics *t);
+
+/* The Home Assistant object id and the Homie node id of PIN; NULL for no such pin. */
+const char *topics_object_id(const struct topics *t, size_t pin);
+const char *topics_node_id(const struct topics *t, size_t pin);
+
+/* The topic of PIN's Homie property value ("state" or "event") into BUF: 0,
+ * TOPICS_OUTCOME_NONE when Homie is off or the pin has no such property, -ENAMETOOLONG. */
+int topics_homie_value(const struct topics *t, size_t pin, const char *property, char *buf,
+		       size_t size);
+
+/* Newly allocated (NULL: out of memory): "<prefix>/<component>/<node>/<object>/config" of PIN,
+ * and the Homie attribute topic "homie/<device>[/<node>[/<property>]]/<attr>" (PIN SIZE_MAX: a
+ * device attribute; PROPERTY NULL: a node attribute). */
+char *topics_ha_config(const struct topics *t, size_t pin, const char *component);
+char *topics_homie_attr(const struct topics *t, size_t pin, const char *property,
+			const char *attr);
+
+/* Whether a pin is called NAME (LEN bytes, not NUL-terminated); sets *PIN. */
+bool topics_pin_find(const struct topics *t, const char *name, size_t len, size_t *pin);
+
+/* Where an incoming message goes. */
+enum topics_route {
+	TOPICS_ROUTE_NONE = 1,    /* not one of ours */
+	TOPICS_ROUTE_HEALTH_GET,  /* <base>/health/get */
+	TOPICS_ROUTE_HA_STATUS,   /* <prefix>/status */
+	TOPICS_ROUTE_SET,         /* <base>/<name>/set or Homie .../state/set of an output PIN */
+	TOPICS_ROUTE_PULSE,       /* <base>/<name>/pulse of PIN */
+	TOPICS_ROUTE_UNKNOWN_PIN, /* <base>/<name>/set or /pulse, no pin called NAME */
+};
+
+struct topics_match {
+	size_t pin;       /* SET, PULSE */
+	const char *name; /* SET, PULSE, UNKNOWN_PIN: the name as it appears in the topic */
+	size_t name_len;
+};
+
+/* Routes TOPIC: returns a topics_route and fills MATCH. Homie commands are tried first, then
+ * <base>/<name>/set, then /pulse. */
+int topics_route(const struct topics *t, const char *topic, struct topics_match *match);

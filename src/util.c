@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define UTIL_FNV1A_PRIME 0x100000001b3ULL
+
+uint64_t util_fnv1a(const void *data, size_t len, uint64_t h)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= UTIL_FNV1A_PRIME;
+	}
+	return h;
+}
+
+char *util_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+uint64_t util_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t util_clock_us(clockid_t clock)
+{
+	return util_clock_ns(clock) / 1000ULL;
+}
+
+uint64_t util_clock_ms(clockid_t clock)
+{
+	return util_clock_ns(clock) / 1000000ULL;
+}
+
+uint64_t util_now_ms(void)
+{
+	return util_clock_ms(CLOCK_MONOTONIC);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Small helpers more than one module needs: clocks and a hash. No state, no I/O. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define UTIL_FNV1A_OFFSET 0xcbf29ce484222325ULL
+
+/* 64-bit FNV-1a over LEN bytes of DATA, continuing from H (start with UTIL_FNV1A_OFFSET). */
+uint64_t util_fnv1a(const void *data, size_t len, uint64_t h);
+
+/* A newly allocated formatted string, NULL when out of memory. */
+char *util_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* CLOCK in nanoseconds, microseconds and milliseconds. */
+uint64_t util_clock_ns(clockid_t clock);
+uint64_t util_clock_us(clockid_t clock);
+uint64_t util_clock_ms(clockid_t clock);
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t util_now_ms(void);
