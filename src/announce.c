@@ -84,7 +84,8 @@ void announce_subscribe(const struct announce *a, const struct publish *p)
 	if (!a->discovery)
 		return;
 	publish_subscribe(p, p->topics->ha_status);
-	publish_subscribe(p, p->topics->homie_set_pattern);
+	for (size_t i = 0; i < p->topics->n_pins; i++)
+		publish_subscribe(p, p->topics->pins[i].homie_set);
 }
 
 /* Every Home Assistant config, and with HOMIE the Homie tree. */

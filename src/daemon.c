@@ -270,10 +270,9 @@ static void daemon_on_connected(struct daemon *d, const char *broker)
 	bridge_connected_set(d->bridge, true);
 	snprintf(d->broker, sizeof(d->broker), "%s", broker);
 	/* Subscribe first, so a command sent right after "online" is not missed. */
-	publish_subscribe(&d->pub, d->topics->set_pattern);
-	publish_subscribe(&d->pub, d->topics->pulse_pattern);
+	for (size_t i = 0; i < d->topics->n_subscriptions; i++)
+		publish_subscribe(&d->pub, d->topics->subscriptions[i]);
 	announce_subscribe(&d->announce, &d->pub);
-	publish_subscribe(&d->pub, d->topics->health_get);
 	publish_status(&d->pub, "online", NULL);
 	announce_send(&d->announce, &d->pub);
 	daemon_states_publish(d);

@@ -86,6 +86,26 @@ static int topics_pin_build(struct topics *t, size_t i)
 		if (!tp->homie_event)
 			return -ENOMEM;
 	}
+	if (tp->commands) {
+		tp->homie_set = util_printf("%s/%s/state/set", t->homie_base, tp->node_id);
+		if (!tp->homie_set)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The command subscriptions (struct topics): pointers into the topics built above. */
+static int topics_subscriptions_build(struct topics *t)
+{
+	t->subscriptions = calloc(2 * t->n_pins + 1, sizeof(*t->subscriptions));
+	if (!t->subscriptions)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_pins; i++) {
+		t->subscriptions[t->n_subscriptions++] = t->pins[i].set;
+		if (t->pins[i].commands)
+			t->subscriptions[t->n_subscriptions++] = t->pins[i].pulse;
+	}
+	t->subscriptions[t->n_subscriptions++] = t->health_get;
 	return 0;
 }
 
@@ -107,11 +127,8 @@ int topics_new(struct topics **out, const struct config *cfg, const char *id)
 	t->status = util_printf("%s/status", base);
 	t->health = util_printf("%s/health", base);
 	t->health_get = util_printf("%s/health/get", base);
-	t->set_pattern = util_printf("%s/+/set", base);
-	t->pulse_pattern = util_printf("%s/+/pulse", base);
 	t->pins = calloc(cfg->n_pins ? cfg->n_pins : 1, sizeof(*t->pins));
-	if (!t->status || !t->health || !t->health_get || !t->set_pattern || !t->pulse_pattern ||
-	    !t->pins)
+	if (!t->status || !t->health || !t->health_get || !t->pins)
 		goto free_topics;
 	if (cfg->discovery.homeassistant) {
 		t->ha_status = util_printf("%s/status", cfg->discovery.prefix);
@@ -121,9 +138,7 @@ int topics_new(struct topics **out, const struct config *cfg, const char *id)
 	if (cfg->discovery.homie) {
 		t->homie_base = util_printf(TOPICS_HOMIE_ROOT "/%s", t->homie_device);
 		t->homie_state = util_printf(TOPICS_HOMIE_ROOT "/%s/$state", t->homie_device);
-		t->homie_set_pattern = util_printf(TOPICS_HOMIE_ROOT "/%s/+/+/set",
-						     t->homie_device);
-		if (!t->homie_base || !t->homie_state || !t->homie_set_pattern)
+		if (!t->homie_base || !t->homie_state)
 			goto free_topics;
 	}
 	for (size_t i = 0; i < cfg->n_pins; i++) {
@@ -131,6 +146,9 @@ int topics_new(struct topics **out, const struct config *cfg, const char *id)
 		if (r < 0)
 			goto free_topics;
 	}
+	r = topics_subscriptions_build(t);
+	if (r < 0)
+		goto free_topics;
 	*out = t;
 	return 0;
 
@@ -154,17 +172,16 @@ void topics_free(struct topics *t)
 		free(tp->node_id);
 		free(tp->homie_state);
 		free(tp->homie_event);
+		free(tp->homie_set);
 	}
 	free(t->pins);
 	free(t->status);
 	free(t->health);
 	free(t->health_get);
-	free(t->set_pattern);
-	free(t->pulse_pattern);
+	free(t->subscriptions);
 	free(t->ha_status);
 	free(t->homie_base);
 	free(t->homie_state);
-	free(t->homie_set_pattern);
 	free(t);
 }
 

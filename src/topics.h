@@ -38,6 +38,7 @@ struct topics_pin {
 	char *node_id;     /* Homie node id */
 	char *homie_state; /* homie/<device>/<node>/state; NULL: Homie off or no state */
 	char *homie_event; /* homie/<device>/<node>/event; NULL: Homie off or no events */
+	char *homie_set;   /* homie/<device>/<node>/state/set; NULL: Homie off or no commands */
 	bool has_state;    /* the pin publishes a state */
 	bool has_event;    /* the pin publishes button events */
 	bool commands;     /* the pin takes commands (set, pulse, Homie set) */
@@ -50,12 +51,16 @@ struct topics {
 	char *status;        /* <base>/status */
 	char *health;        /* <base>/health */
 	char *health_get;    /* <base>/health/get */
-	char *set_pattern;   /* <base>/+/set */
-	char *pulse_pattern; /* <base>/+/pulse */
+	/* What the daemon subscribes to for commands: every pin's own set topic (an input's too,
+	 * so a command sent to it is answered with a warning), every output's pulse topic, and
+	 * health/get. Never a wildcard: a malformed retained topic under the base (which a
+	 * lenient broker may hold) would otherwise come back at every subscribe, and libmosquitto
+	 * drops the connection for it. */
+	char **subscriptions;
+	size_t n_subscriptions;
 	char *ha_status;     /* <prefix>/status; NULL: Home Assistant discovery off */
 	char *homie_base;    /* homie/<device>; NULL: Homie off (so are the next two) */
 	char *homie_state;   /* homie/<device>/$state */
-	char *homie_set_pattern; /* homie/<device>/+/+/set */
 	struct topics_pin *pins; /* indexed like cfg->pins */
 	size_t n_pins;
 };

@@ -687,7 +687,9 @@ static void scenario_state_dir(void)
 		return;
 	tmp_path(path, "state0/discovery.topics");
 	tmp_path(state, "state0/outputs.state");
-	/* Our node id: the third level of our first Home Assistant topic. */
+	/* Our node id: the third level of our first Home Assistant topic (the file is written
+	 * after "online", once the documents are out). */
+	file_wait_count(path, "\nhomeassistant/", 1, TIMEOUT_MS);
 	saved = file_read(path, NULL);
 	line = saved ? strstr(saved, "\nhomeassistant/") : NULL;
 	if (line)

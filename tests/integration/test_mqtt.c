@@ -818,6 +818,175 @@ static void scenario_failure_reasons(void)
 	free(log);
 }
 
+/* ---- a lenient broker holding a malformed retained topic --------------------------------- */
+
+/* Reads one MQTT packet: its first byte into *TYPE, its body into BUF (at most SIZE bytes).
+ * Returns the body's length, or -1 when the connection ends or the packet is too large. */
+static long mqtt_packet_read(int fd, unsigned char *type, unsigned char *buf, size_t size)
+{
+	size_t len = 0;
+	unsigned char b;
+	int shift = 0;
+
+	if (recv(fd, type, 1, MSG_WAITALL) != 1)
+		return -1;
+	do {
+		if (recv(fd, &b, 1, MSG_WAITALL) != 1 || shift > 21)
+			return -1;
+		len |= (size_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	if (len > size || (len && recv(fd, buf, len, MSG_WAITALL) != (ssize_t)len))
+		return -1;
+	return (long)len;
+}
+
+/* Whether a SUBSCRIBE body (packet id, v5 properties, then filters with their options) has a
+ * filter with a wildcard. */
+static bool lenient_has_wildcard(const unsigned char *body, size_t len)
+{
+	size_t i = 2, props = 0;
+	int shift = 0;
+
+	do { /* the properties' length, a variable byte integer */
+		if (i >= len)
+			return false;
+		props |= (size_t)(body[i] & 0x7f) << shift;
+		shift += 7;
+	} while (body[i++] & 0x80);
+	for (i += props; i + 2 <= len;) {
+		size_t fl = (size_t)body[i] << 8 | body[i + 1];
+
+		if (i + 2 + fl > len)
+			return false;
+		if (memchr(body + i + 2, '+', fl) || memchr(body + i + 2, '#', fl))
+			return true;
+		i += 2 + fl + 1; /* the filter and its options byte */
+	}
+	return false;
+}
+
+static volatile int lenient_bad_sent;
+
+/* One client of the lenient broker (MQTT v5): CONNACK, SUBACK for every SUBSCRIBE, PUBACK for
+ * QoS 1 publishes, PINGRESP; when a subscription has a wildcard, it delivers what such a broker
+ * would hold retained under the base: a topic with a control character, <base>/\x01bad/set. */
+static void lenient_session(int fd)
+{
+	unsigned char type, body[4096];
+	long len;
+
+	while ((len = mqtt_packet_read(fd, &type, body, sizeof(body))) >= 0) {
+		unsigned char reply[512];
+		size_t n = 0;
+
+		switch (type >> 4) {
+		case 1: /* CONNECT */
+			memcpy(reply, "\x20\x03\x00\x00\x00", 5);
+			n = 5;
+			break;
+		case 8: /* SUBSCRIBE: packet id, properties, filters */
+			if (len < 3)
+				return;
+			reply[n++] = 0x90;
+			reply[n++] = 4;
+			reply[n++] = body[0];
+			reply[n++] = body[1];
+			reply[n++] = 0; /* no properties */
+			reply[n++] = 1; /* granted QoS 1 */
+			if (lenient_has_wildcard(body, (size_t)len)) {
+				char topic[256];
+				int tl = snprintf(topic, sizeof(topic), "%s/\x01" "bad/set", T.base);
+
+				reply[n++] = 0x31; /* PUBLISH, QoS 0, retained */
+				reply[n++] = (unsigned char)(2 + tl + 1 + 2);
+				reply[n++] = 0;
+				reply[n++] = (unsigned char)tl;
+				memcpy(reply + n, topic, (size_t)tl);
+				n += (size_t)tl;
+				reply[n++] = 0; /* no properties */
+				memcpy(reply + n, "ON", 2);
+				n += 2;
+				lenient_bad_sent = lenient_bad_sent + 1;
+			}
+			break;
+		case 3: /* PUBLISH from the client: PUBACK when QoS 1 */
+			if (((type >> 1) & 3) == 1 && len >= 2) {
+				size_t tl = (size_t)body[0] << 8 | body[1];
+
+				if ((long)tl + 4 > len)
+					return;
+				memcpy(reply, "\x40\x02", 2);
+				reply[2] = body[2 + tl];
+				reply[3] = body[3 + tl];
+				n = 4;
+			}
+			break;
+		case 12: /* PINGREQ */
+			memcpy(reply, "\xd0\x00", 2);
+			n = 2;
+			break;
+		case 14: /* DISCONNECT */
+			return;
+		default:
+			break;
+		}
+		if (n && send(fd, reply, n, MSG_NOSIGNAL) != (ssize_t)n)
+			return;
+	}
+}
+
+static void *lenient_broker_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int fd = accept4(fake.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return NULL;
+		fake.connections = fake.connections + 1;
+		lenient_session(fd);
+		close(fd);
+	}
+}
+
+/* A retained message with a malformed topic under the base (on a broker lenient enough to
+ * keep it) must not cost the connection: the daemon subscribes to its own pins' topics only,
+ * so it is never delivered. With wildcard subscriptions libmosquitto dropped the connection at
+ * every subscribe, about once a second, for ever. */
+static void scenario_malformed_retained(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	char brokers[128];
+	pthread_t thread;
+	int64_t deadline;
+
+	fake.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!tap_ok(fake.listen_fd >= 0 && bind(fake.listen_fd, (struct sockaddr *)&sa, len) == 0 &&
+			    getsockname(fake.listen_fd, (struct sockaddr *)&sa, &len) == 0 &&
+			    listen(fake.listen_fd, 8) == 0 &&
+			    pthread_create(&thread, NULL, lenient_broker_thread, NULL) == 0,
+		    "lenient broker listens"))
+		return;
+	pthread_detach(thread);
+	broker_entry(brokers, sizeof(brokers), ntohs(sa.sin_port));
+	if (!tap_ok(config_write(brokers, ""), "config written") ||
+	    !tap_ok(daemon_start(true), "daemon starts"))
+		return;
+	log_wait("mqtt: connected to", 1, TIMEOUT_MS, "lenient broker");
+	/* Three seconds connected: time for several reconnects had the connection been lost. */
+	deadline = now_ms() + 3000;
+	while (now_ms() < deadline && daemon_alive_quiet())
+		pause_ms(50);
+	tap_ok(fake.connections == 1, "one connection in 3 s (%d)", fake.connections);
+	tap_ok(lenient_bad_sent == 0, "no wildcard subscription, so the bad topic never came");
+	tap_ok(file_count(T.daemon_err, "connection to") == 0, "no connection lost");
+	daemon_alive("lenient broker");
+	tap_ok(daemon_stop(), "lenient broker: clean stop");
+}
+
 /* ---- credentials ------------------------------------------------------------------------- */
 
 static void scenario_credentials(void)
@@ -1177,6 +1346,7 @@ static const struct {
 	{ "tls-os-store", scenario_tls_os_store, true },
 	{ "bad-properties", scenario_bad_properties, false },
 	{ "failure-reasons", scenario_failure_reasons, false },
+	{ "malformed-retained", scenario_malformed_retained, false },
 	{ "credentials", scenario_credentials, false },
 	{ "failover", scenario_failover, false },
 	{ "restart-storm", scenario_restart_storm, false },

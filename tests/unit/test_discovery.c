@@ -368,7 +368,9 @@ static void test_switches_off(void)
 	tap_is_int((long long)list.n, 0, "nothing to publish");
 	tap_ok(T(d)->ha_status == NULL, "no <prefix>/status subscription");
 	tap_ok(T(d)->homie_state == NULL, "no Homie $state (the will stays on status)");
-	tap_ok(T(d)->homie_set_pattern == NULL, "no Homie set subscription");
+	for (size_t i = 0; i < T(d)->n_pins; i++)
+		if (T(d)->pins[i].homie_set)
+			tap_ok(false, "no Homie set subscription (%s)", T(d)->pins[i].homie_set);
 	tap_is_int(topics_homie_value(T(d), 3, "state", topic, sizeof(topic)), TOPICS_OUTCOME_NONE,
 		   "no Homie values");
 	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/relay/state/set", &pin),
@@ -489,8 +491,9 @@ static void test_homie(void)
 		   "short buffer");
 
 	tap_is_str(T(d)->homie_state, "homie/gpio2mqtt-" ID_A "/$state", "$state topic");
-	tap_is_str(T(d)->homie_set_pattern, "homie/gpio2mqtt-" ID_A "/+/+/set",
-		   "set subscription");
+	tap_is_str(T(d)->pins[3].homie_set, "homie/gpio2mqtt-" ID_A "/relay/state/set",
+		   "relay's set subscription (its own topic, no wildcard)");
+	tap_ok(T(d)->pins[0].homie_set == NULL, "an input has no Homie set subscription");
 	tap_is_int(homie_set(d, "homie/gpio2mqtt-" ID_A "/relay/state/set", &pin), TOPICS_ROUTE_SET,
 		   "set on relay");
 	tap_is_int((long long)pin, 3, "relay is pin 3");

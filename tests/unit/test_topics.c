@@ -50,8 +50,28 @@ static void test_build(void)
 	tap_is_str(t->status, "gpio2mqtt/pi/status", "status topic");
 	tap_is_str(t->health, "gpio2mqtt/pi/health", "health topic");
 	tap_is_str(t->health_get, "gpio2mqtt/pi/health/get", "health request topic");
-	tap_is_str(t->set_pattern, "gpio2mqtt/pi/+/set", "set subscription");
-	tap_is_str(t->pulse_pattern, "gpio2mqtt/pi/+/pulse", "pulse subscription");
+	/* Subscriptions: each pin's own topics, never a wildcard. */
+	{
+		size_t want = 1; /* health/get */
+		bool exact = true, has_lamp = false, has_gate_pulse = false, has_bell_pulse = false;
+
+		for (size_t i = 0; i < t->n_pins; i++)
+			want += t->pins[i].commands ? 2 : 1;
+		tap_is_int((long long)t->n_subscriptions, (long long)want,
+			   "one set per pin, one pulse per output, health/get");
+		for (size_t i = 0; i < t->n_subscriptions; i++) {
+			exact &= strpbrk(t->subscriptions[i], "+#") == NULL;
+			has_lamp |= strcmp(t->subscriptions[i], "gpio2mqtt/pi/lamp/set") == 0;
+			has_gate_pulse |= strcmp(t->subscriptions[i], "gpio2mqtt/pi/gate/pulse") == 0;
+			has_bell_pulse |= strcmp(t->subscriptions[i], "gpio2mqtt/pi/bell/pulse") == 0;
+		}
+		tap_ok(exact, "no wildcard subscription");
+		tap_ok(has_lamp, "lamp/set subscribed");
+		tap_ok(has_gate_pulse, "gate/pulse subscribed (an output)");
+		tap_ok(!has_bell_pulse, "no bell/pulse (an input takes no pulses)");
+		tap_is_str(t->subscriptions[t->n_subscriptions - 1], "gpio2mqtt/pi/health/get",
+			   "health/get subscribed");
+	}
 	tap_is_str(t->ha_status, "homeassistant/status", "Home Assistant birth topic");
 	tap_is_str(t->homie_state, "homie/gpio2mqtt-" ID_A "/$state", "Homie $state");
 
