@@ -77,9 +77,17 @@ check "mosquitto is running" wait_until 30 'systemctl is-active --quiet mosquitt
 check "no gpio group before the install" sh -c '! getent group gpio'
 
 # ---------------------------------------------------------------- install
-# apt installs a local .deb without package lists when its dependencies are installed.
+# In two steps, as apt runs dpkg, to provoke the adverse case between them: a udev event after
+# the rule is unpacked and before the postinst runs. udevd then reads 60-gpio2mqtt.rules; had
+# the gpio group not existed yet, it would keep the rule without its GROUP= and a later
+# "udevadm control --reload" would not re-read the unchanged file (the preinst creates it).
 cp "$deb" /tmp/
-check "apt-get install ./$(basename "$deb")" apt-get install -y "/tmp/$(basename "$deb")"
+check "dpkg --unpack $(basename "$deb")" dpkg --unpack "/tmp/$(basename "$deb")"
+check "the gpio group exists once the package is unpacked (preinst)" getent group gpio
+sleep 3.5   # set-up, not an assertion: past udevd's 3 s rules-check throttle
+udevadm trigger --subsystem-match=gpio && udevadm settle -t 10
+diag "a udev event before the postinst: /dev/$CHIP $(stat -c '%G:%a' "/dev/$CHIP")"
+check "dpkg --configure gpio2mqtt" dpkg --configure gpio2mqtt
 is "$(dpkg-query -W -f '${db:Status-Abbrev}' gpio2mqtt 2>&1 | tr -d ' ')" ii "package installed (ii)"
 check "gpio2mqtt --version" gpio2mqtt --version
 case "$(dpkg-query -W -f '${Conffiles}' gpio2mqtt)" in
@@ -133,7 +141,8 @@ is "$(prop ReloadResult 2>/dev/null || echo n/a)" success "ReloadResult=success"
 is "$(prop ActiveState)/$(prop SubState)/$(prop MainPID)" "active/running/$pid" "still running, same MainPID"
 
 # ---------------------------------------------------------------- reinstall (upgrade path)
-check "apt-get install --reinstall (service running)" apt-get install -y --reinstall "/tmp/$(basename "$deb")"
+# apt installs a local .deb without package lists when its dependencies are installed.
+check "apt-get install --reinstall ./$(basename "$deb") (service running)" apt-get install -y --reinstall "/tmp/$(basename "$deb")"
 check "the edited conffile is kept" grep -q "base_topic = \"$BASE\"" "$CONF"
 check "the running service was restarted" wait_until 15 '[ "$(prop ActiveState)/$(prop SubState)" = active/running ] && [ "$(prop MainPID)" != "$pid" ] && [ "$(prop MainPID)" != 0 ]'
 pid=$(prop MainPID)
