@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "kind.h"
 
+#include "config_schema.h"
+
 const char *kind_event_name(enum kind_event event)
 {
 	switch (event) {
@@ -29,12 +31,22 @@ bool kind_input_persists(const struct config_pin *c)
 	return false;
 }
 
-/* A new kind: one more line here (and, once the config table lands, the key that selects it). */
+/* Every kind; a new kind is one more line here. */
+static const struct pin_kind *const kind_all[] = { &kind_switch, &kind_button, &kind_output };
+
+/* The configuration decides a pin's kind (config_pin_kind(), from its direction and mode);
+ * this finds the module with that bit. */
 const struct pin_kind *kind_of(const struct config_pin *c)
 {
-	if (c->direction == CONFIG_DIRECTION_OUTPUT)
-		return &kind_output;
-	if (c->mode == CONFIG_INPUT_MODE_BUTTON)
-		return &kind_button;
-	return &kind_switch;
+	uint32_t bit = config_pin_kind(c);
+
+	for (size_t i = 0; i < sizeof(kind_all) / sizeof(kind_all[0]); i++)
+		if (kind_all[i]->config_kind == bit)
+			return kind_all[i];
+	return &kind_switch; /* not reached: every CONFIG_KIND_ bit has its module */
+}
+
+const struct pin_kind *kind_by_index(size_t i)
+{
+	return i < sizeof(kind_all) / sizeof(kind_all[0]) ? kind_all[i] : NULL;
 }

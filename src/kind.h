@@ -14,7 +14,8 @@
  * - restore:   whether its level is kept in the state file (state.c).
  *
  * kind_of() maps a configured pin to its kind; adding a kind means a new file, one line in
- * kind.c, and its config rows. No header here includes another module's but config.h, and
+ * kind.c, its CONFIG_KIND_ bit with its rows in config_schema.c, and its case in
+ * config_pin_kind(). No header here includes another module's but config.h, and
  * no kind calls another module: every arrow points into this interface. */
 
 #include <stdbool.h>
@@ -47,17 +48,14 @@ struct kind_events {
 	size_t n;
 };
 
-/* The config table's row type (src/config.h, from the table-driven configuration). */
-struct config_key;
-
 struct pin_kind {
 	const char *name; /* "switch", "button", "output" */
 
-	/* config: the keys this kind adds to a pin, for the table-driven configuration to read,
-	 * check and dump. Hook, not yet connected: NULL until the config table lands; today
-	 * config.c still reads every pin key itself. */
-	const struct config_key *config_keys;
-	size_t n_config_keys;
+	/* config: the kind's CONFIG_KIND_ bit (src/config_schema.h). Its keys are the rows of
+	 * config_pin_keys whose applies mask has this bit (read, range-checked and dumped by the
+	 * config table, "applies only to ..." for a pin of another kind), and config_pin_kind()
+	 * says which configured pins are of this kind: kind_of() follows it. */
+	uint32_t config_kind;
 
 	/* logic (pure; NULL: the kind has none of its own). START sets the slot for a pin at
 	 * LEVEL when the bridge is built; EDGE takes an input's new level at NOW; TIMEOUT runs
@@ -93,5 +91,7 @@ bool kind_input_has_state(const struct config_pin *c);
 const char *kind_input_ha_component(const struct config_pin *c);
 bool kind_input_persists(const struct config_pin *c);
 
+/* Kind I of all kinds (0, 1, ...), NULL past the last: for checks over every kind. */
+const struct pin_kind *kind_by_index(size_t i);
 /* The kind of a configured pin. */
 const struct pin_kind *kind_of(const struct config_pin *c);

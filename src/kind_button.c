@@ -2,6 +2,7 @@
 /* A push button: presses become events, "single", "double" (with double_press_ms) and "long"
  * (held for long_press_ms), on <base>/<name>/event. Bindings act on each press (bridge.c);
  * publish_state = true adds its level as a state. */
+#include "config_schema.h"
 #include "kind.h"
 
 enum kind_button_state {
@@ -92,6 +93,7 @@ static void kind_button_timeout(const struct config_pin *c, struct kind_slot *s,
 
 const struct pin_kind kind_button = {
 	.name = "button",
+	.config_kind = CONFIG_KIND_BUTTON,
 	.start = kind_button_start,
 	.edge = kind_button_edge,
 	.timeout = kind_button_timeout,

@@ -2,6 +2,7 @@
 /* A GPIO output (a relay, a light): driven by commands, pulses and bindings. Its logic is the
  * output rules every output shares and bridge.c keeps central: interlocks, pulses, "the last
  * command wins", and the level it starts with (power_on, restored from the state file). */
+#include "config_schema.h"
 #include "kind.h"
 
 static bool kind_output_has_state(const struct config_pin *c)
@@ -21,6 +22,7 @@ static bool kind_output_persists(const struct config_pin *c)
 
 const struct pin_kind kind_output = {
 	.name = "output",
+	.config_kind = CONFIG_KIND_OUTPUT,
 	.has_state = kind_output_has_state,
 	.is_output = true,
 	.ha_component = kind_output_ha_component,

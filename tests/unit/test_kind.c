@@ -3,6 +3,7 @@
  * discovery, restore). Their logic is driven through bridge.c in test_bridge.c. */
 #include <string.h>
 
+#include "config_schema.h"
 #include "kind.h"
 #include "tap.h"
 
@@ -24,6 +25,26 @@ int main(void)
 	tap_ok(kind_of(&button) == &kind_button, "a button input is a button");
 	tap_ok(kind_of(&relay) == &kind_output && kind_of(&light) == &kind_output,
 	       "outputs are outputs");
+
+	/* Every kind is tied to the config table: its bit is its own, and rows apply to it. */
+	for (size_t i = 0; kind_by_index(i); i++) {
+		const struct pin_kind *k = kind_by_index(i);
+		size_t rows = 0;
+
+		for (size_t j = i + 1; kind_by_index(j); j++)
+			if (kind_by_index(j)->config_kind == k->config_kind)
+				tap_ok(false, "kinds %s and %s share a config bit", k->name,
+				       kind_by_index(j)->name);
+		for (const struct config_key *row = config_pin_keys; row->name; row++)
+			rows += row->applies & k->config_kind ? 1 : 0;
+		tap_ok(k->config_kind != 0 && (k->config_kind & (k->config_kind - 1)) == 0,
+		       "kind %s has one config bit", k->name);
+		tap_ok(rows > 0, "kind %s: %zu keys of its own in the pin table", k->name, rows);
+	}
+	tap_ok(kind_of(&sw)->config_kind == config_pin_kind(&sw) &&
+		       kind_of(&button)->config_kind == config_pin_kind(&button) &&
+		       kind_of(&relay)->config_kind == config_pin_kind(&relay),
+	       "kind_of() follows the configuration's config_pin_kind()");
 
 	tap_ok(kind_switch.has_state(&sw), "a switch publishes its state");
 	tap_ok(!kind_button.has_state(&button), "a button without publish_state has no state");
