@@ -32,7 +32,8 @@ void log_init(int max_priority)
 	log_journal = log_stderr_is_journal();
 }
 
-static void log_vmsg(int priority, bool label, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vmsg(int priority, bool label,
+							   const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n = 0;

@@ -8,7 +8,8 @@
 static unsigned int tap_count;
 static unsigned int tap_failed;
 
-static void tap_vreport(bool cond, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tap_vreport(bool cond, const char *fmt,
+							    va_list ap)
 {
 	tap_count++;
 	if (!cond)
