@@ -3,11 +3,13 @@
  * from the rows' hooks and reports their messages at the key's FILE:LINE. */
 #include "config_check.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,17 +141,67 @@ int config_check_pin_name(const char *ctx, const char *name, char **message)
 
 /* Home Assistant's binary_sensor device classes are lowercase words joined by '_' ("door",
  * "garage_door"); the list grows with Home Assistant, so only the form is checked. */
+/* Home Assistant's binary_sensor device classes (homeassistant/components/binary_sensor, 2026):
+ * anything else makes Home Assistant drop the entity, and say so only in its own log. */
+static const char *const config_ha_binary_sensor_classes[] = {
+	"battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
+	"garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving",
+	"occupancy", "opening", "plug", "power", "presence", "problem", "running", "safety",
+	"smoke", "sound", "tamper", "update", "vibration", "window",
+};
+
 int config_check_device_class(const char *ctx, const char *value, char **message)
 {
+	size_t n = sizeof(config_ha_binary_sensor_classes) / sizeof(config_ha_binary_sensor_classes[0]);
 	char quoted[CONFIG_QUOTE_MAX];
-	size_t len = strlen(value);
+	const char *best = NULL;
+	size_t best_score = 3; /* a near miss (case, one or two letters), not a mere prefix */
 
-	if (len <= 32 && strspn(value, "abcdefghijklmnopqrstuvwxyz_") == len)
-		return CONFIG_CHECK_OK;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = config_ha_binary_sensor_classes[i];
+		size_t score;
+
+		if (strcmp(value, c) == 0)
+			return CONFIG_CHECK_OK;
+		score = config_key_closeness(value, c);
+		if (score < best_score) {
+			best_score = score;
+			best = c;
+		}
+	}
+	/* Words people use for a class that Home Assistant names otherwise. */
+	static const char *const aliases[][2] = {
+		{ "contact", "opening" }, { "reed", "opening" }, { "pir", "motion" },
+		{ "water", "moisture" },  { "leak", "moisture" }, { "flood", "moisture" },
+		{ "fire", "smoke" },
+	};
+	for (size_t i = 0; !best && i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcasecmp(value, aliases[i][0]) == 0)
+			best = aliases[i][1];
+	/* "garage door", "Garage-Door": the same words with another separator or case. */
+	if (!best) {
+		char folded[64];
+		size_t i;
+
+		for (i = 0; value[i] && i + 1 < sizeof(folded); i++)
+			folded[i] = value[i] == ' ' || value[i] == '-' ?
+					    '_' :
+					    (char)tolower((unsigned char)value[i]);
+		folded[i] = '\0';
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(folded, config_ha_binary_sensor_classes[k]) == 0)
+				best = config_ha_binary_sensor_classes[k];
+	}
 	config_quote(quoted, sizeof(quoted), value);
-	return config_problem(message, "%s: device_class %s must be a Home Assistant binary sensor "
-				       "class such as \"door\", \"window\" or \"motion\" (lowercase "
-				       "letters and '_')", ctx, quoted);
+	if (best)
+		return config_problem(message, "%s: device_class %s is not a Home Assistant binary "
+					       "sensor class (did you mean \"%s\"?)",
+				      ctx, quoted, best);
+	return config_problem(message, "%s: device_class %s is not a Home Assistant binary sensor "
+				       "class; one of: door, window, garage_door, opening, motion, "
+				       "occupancy, presence, moisture, smoke, gas, ... (gpio2mqtt(5) "
+				       "lists all %zu)",
+			      ctx, quoted, n);
 }
 
 /* Presses shorter than the debounce period never reach us. */
