@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "command.h"
 
+#include <cJSON.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kind.h"
 #include "log.h"
@@ -24,6 +27,29 @@ static void command_payload_quote(const char *payload, size_t len, char *buf, si
 			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
 	}
 	buf[n] = '\0';
+}
+
+int command_json_parse(const char *payload, size_t len, enum bridge_command *out)
+{
+	const cJSON *state;
+	cJSON *doc;
+	size_t i = 0;
+	int r;
+
+	while (i < len && (payload[i] == ' ' || payload[i] == '\t' || payload[i] == '\r' ||
+			   payload[i] == '\n'))
+		i++;
+	if (i == len || payload[i] != '{')
+		return bridge_command_parse(payload, len, out);
+	doc = cJSON_ParseWithLength(payload, len);
+	if (!doc)
+		return -EINVAL;
+	state = cJSON_GetObjectItemCaseSensitive(doc, "state");
+	r = cJSON_IsString(state) ? bridge_command_parse(state->valuestring,
+							strlen(state->valuestring), out)
+				  : -EINVAL;
+	cJSON_Delete(doc);
+	return r;
 }
 
 int command_apply(struct bridge *bridge, const struct config *cfg, const struct mqtt_event *ev,
@@ -69,9 +95,12 @@ int command_apply(struct bridge *bridge, const struct config *cfg, const struct 
 		}
 		r = bridge_output_pulse(bridge, pin, duration_ms, now);
 	} else {
-		if (bridge_command_parse(ev->payload, ev->payload_len, &command) < 0) {
-			log_warning("pin '%s': command '%s' ignored: expected ON, OFF or TOGGLE", name,
-				    quoted);
+		bool json = cfg->pins[pin].payload == CONFIG_PAYLOAD_JSON;
+
+		if ((json ? command_json_parse(ev->payload, ev->payload_len, &command)
+			  : bridge_command_parse(ev->payload, ev->payload_len, &command)) < 0) {
+			log_warning("pin '%s': command '%s' ignored: expected ON, OFF or TOGGLE%s",
+				    name, quoted, json ? " or {\"state\":\"ON\"}" : "");
 			return COMMAND_OUTCOME_IGNORED;
 		}
 		r = bridge_output_command(bridge, pin, command, now);

@@ -17,6 +17,11 @@ enum command_outcome {
 	COMMAND_OUTCOME_IGNORED = 100,
 };
 
+/* A command on a pin with payload = "json": the plain words (bridge_command_parse()), or a JSON
+ * object whose "state" member is one of them ({"state":"ON"}, as Home Assistant's JSON-schema
+ * entities and zigbee2mqtt send), other members ignored. Returns 0 or -EINVAL. */
+int command_json_parse(const char *payload, size_t len, enum bridge_command *out);
+
 /* EV was routed (topics_route()) to ROUTE with M. Returns COMMAND_OUTCOME_IGNORED, or what the
  * bridge returned (a bridge_outcome or a negative errno; its actions are then to be carried
  * out). NOW: milliseconds, monotonic. */

@@ -259,6 +259,11 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 		if (strcmp(component, "switch") == 0)
 			ok = ok && discovery_json_str(obj, "state_on", "ON") &&
 			     discovery_json_str(obj, "state_off", "OFF");
+		/* A JSON pin takes {"state":"ON"} (and the plain words): say so, so that Home
+		 * Assistant sends what the pin publishes. */
+		if (json && strcmp(component, "switch") == 0)
+			ok = ok && discovery_json_str(obj, "command_template",
+						      "{\"state\":\"{{ value }}\"}");
 		/* Commands are never retained: a retained one would switch again on restart. */
 		ok = ok && cJSON_AddFalseToObject(obj, "retain") &&
 		     cJSON_AddFalseToObject(obj, "optimistic");

@@ -317,6 +317,28 @@ static void scenario_ha_configs(void)
 		expect_msg(c, topic, "ON", "state echoed");
 	}
 	free((char *)cmd);
+
+	/* A pin with payload = "json" takes {"state":...} (other members ignored) as well as the
+	 * plain words, and its discovery config says what to send. */
+	{
+		const char *json_pin = "Küche \"Licht\" \\ 1";
+		char set[512];
+		struct msg m;
+		long i;
+
+		snprintf(set, sizeof(set), "%s/%s/set", base, json_pin);
+		snprintf(topic, sizeof(topic), "%s/%s", base, json_pin);
+		c = watch_mark();
+		if (pub(set, "{\"state\":\"ON\",\"transition\":2}", false)) {
+			expect_output(0, json_pin, 1, "JSON command {\"state\":\"ON\"}");
+			i = watch_wait(c, topic, NULL, TIMEOUT_MS);
+			tap_ok(i >= 0 && watch_at((size_t)i, &m) && strstr(m.payload, "\"state\":\"ON\""),
+			       "JSON command: the JSON state says ON");
+		}
+		c = watch_mark();
+		if (pub(set, "OFF", false))
+			expect_output(0, json_pin, 0, "plain OFF on a JSON pin");
+	}
 	snapshot_free(&s);
 }
 

@@ -332,6 +332,7 @@ static void test_ha_configs(void)
 	tap_is_str(json_str(o, "state_on"), "ON", "relay: state_on");
 	tap_is_str(json_str(o, "state_off"), "OFF", "relay: state_off");
 	tap_ok(cJSON_IsFalse(cJSON_GetObjectItem(o, "retain")), "relay: commands not retained");
+	tap_ok(!cJSON_GetObjectItem(o, "command_template"), "relay: plain payload, no template");
 	cJSON_Delete(o);
 
 	snprintf(topic, sizeof(topic), "homeassistant/light/gpio2mqtt_" ID_A "/%s/config", light_obj);
