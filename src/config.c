@@ -566,10 +566,23 @@ static int config_parse_pin_line(struct config_loader *ld, const config_setting_
 	bool valid = true;
 	int r;
 
-	r = config_key_string(ld, g, ctx, "line", true, &line);
-	if (r < 0)
-		return r;
-	valid = valid && r != CONFIG_VALUE_INVALID;
+	/* line = 12: a number where a line name is meant (the Pi's header numbering). */
+	if (line_s && config_setting_type(line_s) == CONFIG_TYPE_INT) {
+		int n = config_setting_get_int(line_s);
+
+		r = config_loader_report(ld, line_s, "%s: line must be a string: a line name such as "
+						     "\"GPIO%d\" (gpioinfo lists them), or chip and "
+						     "offset = %d",
+					 ctx, n, n);
+		if (r < 0)
+			return r;
+		valid = false;
+	} else {
+		r = config_key_string(ld, g, ctx, "line", true, &line);
+		if (r < 0)
+			return r;
+		valid = valid && r != CONFIG_VALUE_INVALID;
+	}
 	r = config_key_string(ld, g, ctx, "chip", true, &chip);
 	if (r < 0)
 		return r;
@@ -1100,6 +1113,58 @@ static struct config *config_new(const char *path)
 	return cfg;
 }
 
+/* After a syntax error at LINE: when FP's text has a comma followed (past blanks and comments)
+ * by the ')' or ']' that closes a list on LINE, the line of that comma; else 0. libconfig 1.5
+ * does not accept a comma after a list's last element, and says only "syntax error". */
+static int config_trailing_comma_line(FILE *fp, int line)
+{
+	int c, cur = 1, comma_line = 0;
+
+	rewind(fp);
+	while ((c = getc(fp)) != EOF) {
+		if (c == '\n') {
+			cur++;
+			continue;
+		}
+		if (c == '"') { /* a string: commas inside do not count */
+			while ((c = getc(fp)) != EOF && c != '"') {
+				if (c == '\\')
+					c = getc(fp);
+				if (c == '\n')
+					cur++;
+			}
+			comma_line = 0;
+			continue;
+		}
+		if (c == '#' || (c == '/' && (c = getc(fp)) == '/')) {
+			while ((c = getc(fp)) != EOF && c != '\n')
+				;
+			cur++;
+			continue;
+		}
+		if (c == '*') { /* after a '/': a block comment */
+			int prev = 0;
+
+			while ((c = getc(fp)) != EOF && !(prev == '*' && c == '/')) {
+				if (c == '\n')
+					cur++;
+				prev = c;
+			}
+			continue;
+		}
+		if (c == ',') {
+			comma_line = cur;
+		} else if ((c == ')' || c == ']') && comma_line) {
+			if (cur == line)
+				return comma_line;
+			comma_line = 0;
+		} else if (c != ' ' && c != '\t' && c != '\r') {
+			comma_line = 0;
+		}
+	}
+	return 0;
+}
+
 /* Reads PATH into LC. Returns 0, -EINVAL when the file cannot be opened or parsed (reported),
  * or -ENOMEM. */
 static int config_file_read(struct config_loader *ld, config_t *lc)
@@ -1123,9 +1188,18 @@ static int config_file_read(struct config_loader *ld, config_t *lc)
 	if (!config_read(lc, fp)) {
 		const char *text = config_error_text(lc);
 
+		int comma = config_error_type(lc) == CONFIG_ERR_FILE_IO ?
+				    0 :
+				    config_trailing_comma_line(fp, config_error_line(lc));
+
 		if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
 			r = config_loader_report(ld, NULL, "cannot read: %s", text ? text : strerror(EIO));
-		else if (!(message = strdup(text ? text : "syntax error")))
+		else if (comma && asprintf(&message, "%s (the comma at line %d, after the last "
+						     "element of a list? libconfig before 1.7 does "
+						     "not accept one)",
+					   text ? text : "syntax error", comma) < 0)
+			r = -ENOMEM;
+		else if (!comma && !(message = strdup(text ? text : "syntax error")))
 			r = -ENOMEM;
 		else
 			r = config_errors_add(ld->errors, config_error_file(lc) ? config_error_file(lc)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The offset of FIELD in STRUCT, refusing to compile when the field is not of type TYPE. */
 #define CONFIG_FIELD(st, field, type)                                                          \
@@ -361,8 +362,25 @@ const char *config_key_string_get(const struct config_key *row, const void *base
 
 const char *config_key_suggest(const struct config_key *table, uint32_t family, const char *key)
 {
+	/* Words other GPIO tools use for a key that has another name here. */
+	static const char *const aliases[][2] = {
+		{ "pull", "bias" },	   { "pull_up", "bias" },      { "pullup", "bias" },
+		{ "pud", "bias" },	   { "invert", "active_low" }, { "inverted", "active_low" },
+		{ "gpio", "line" },	   { "pin", "line" },	       { "initial", "power_on" },
+		{ "initial_state", "power_on" },
+	};
 	size_t best_closeness = 4;
 	const char *best = NULL;
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		const struct config_key *row;
+
+		if (strcasecmp(key, aliases[i][0]) != 0)
+			continue;
+		row = config_key_find(table, aliases[i][1]);
+		if (row && !(row->flags & CONFIG_KEY_COMMENT) && config_key_applies(row, family))
+			return row->name;
+	}
 
 	for (const struct config_key *row = table; row->name; row++) {
 		size_t c;

@@ -32,7 +32,19 @@ int main(void)
 		enum bridge_command got = BRIDGE_COMMAND_OFF;
 		int r = command_json_parse(cases[i].payload, strlen(cases[i].payload), &got);
 
-		tap_is_int(r < 0 ? r : (int)got, cases[i].want, "json pin: '%s'", cases[i].payload);
+		char shown[96];
+		size_t n = 0;
+
+		for (const char *c = cases[i].payload; *c && n + 3 < sizeof(shown); c++) {
+			if (*c == '\n') {
+				shown[n++] = '\\';
+				shown[n++] = 'n';
+			} else {
+				shown[n++] = *c;
+			}
+		}
+		shown[n] = '\0';
+		tap_is_int(r < 0 ? r : (int)got, cases[i].want, "json pin: '%s'", shown);
 	}
 	/* Only LEN bytes count: a valid object followed by bytes outside the message. */
 	{
