@@ -1011,7 +1011,7 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 		return config_parse_interlock_outputs(ld, g, ctx);
 	case CONFIG_HOOK_PREFIX:
 		if (set)
-			r = config_check_prefix(value, &message);
+			r = config_check_discovery_topic(row->name, value, &message);
 		break;
 	default: /* top-level groups and lists: config_parse(); offset: the line hook */
 		return 0;

@@ -186,6 +186,8 @@ struct config_pin {
 struct config_discovery {
 	bool homeassistant; /* default true */
 	char *prefix;       /* never NULL: default "homeassistant" */
+	char *birth_topic;  /* never NULL: Home Assistant's birth and will topic, where "online"
+			     * asks for the documents again; default "homeassistant/status" */
 	bool homie;         /* default false */
 };
 

@@ -90,16 +90,16 @@ int config_check_base_topic(const char *topic, char **message)
 	}
 }
 
-int config_check_prefix(const char *prefix, char **message)
+int config_check_discovery_topic(const char *key, const char *value, char **message)
 {
 	char quoted[CONFIG_QUOTE_MAX];
 
-	if (config_topic_check(prefix, false) == CONFIG_TOPIC_OK)
+	if (config_topic_check(value, false) == CONFIG_TOPIC_OK)
 		return CONFIG_CHECK_OK;
-	config_quote(quoted, sizeof(quoted), prefix);
-	return config_problem(message, "discovery: prefix %s must be a valid topic: UTF-8, no '+' "
+	config_quote(quoted, sizeof(quoted), value);
+	return config_problem(message, "discovery: %s %s must be a valid topic: UTF-8, no '+' "
 				       "or '#', no control characters, not starting with '$', no "
-				       "empty levels", quoted);
+				       "empty levels", key, quoted);
 }
 
 int config_check_pin_name(const char *ctx, const char *name, char **message)

@@ -21,7 +21,8 @@ enum config_check {
 int config_check_host(const char *ctx, const char *host, char **message);
 int config_check_client_id(const char *id, char **message);
 int config_check_base_topic(const char *topic, char **message);
-int config_check_prefix(const char *prefix, char **message);
+/* A discovery topic (prefix, birth_topic): a valid topic without wildcards. */
+int config_check_discovery_topic(const char *key, const char *value, char **message);
 /* A pin name is one topic level and not a reserved one ("status", "health"). */
 int config_check_pin_name(const char *ctx, const char *name, char **message);
 int config_check_device_class(const char *ctx, const char *value, char **message);

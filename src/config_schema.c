@@ -250,6 +250,10 @@ const struct config_key config_discovery_keys[] = {
 	ROW_BOOL("homie", CONFIG_FIELD(struct config_discovery, homie, bool), false),
 	ROW_STRING("prefix", CONFIG_FIELD(struct config_discovery, prefix, char *),
 		   .def_string = "homeassistant", .hook = CONFIG_HOOK_PREFIX),
+	/* Home Assistant's birth message: its own setting, as in Home Assistant, where it does
+	 * not follow the discovery prefix. */
+	ROW_STRING("birth_topic", CONFIG_FIELD(struct config_discovery, birth_topic, char *),
+		   .def_string = "homeassistant/status", .hook = CONFIG_HOOK_PREFIX),
 	ROW_END,
 };
 

@@ -131,7 +131,8 @@ int topics_new(struct topics **out, const struct config *cfg, const char *id)
 	if (!t->status || !t->health || !t->health_get || !t->pins)
 		goto free_topics;
 	if (cfg->discovery.homeassistant) {
-		t->ha_status = util_printf("%s/status", cfg->discovery.prefix);
+		t->ha_status = strdup(cfg->discovery.birth_topic ? cfg->discovery.birth_topic
+								 : TOPICS_HA_BIRTH_DEFAULT);
 		if (!t->ha_status)
 			goto free_topics;
 	}

@@ -28,6 +28,8 @@
 
 #define TOPICS_ID_LEN 16 /* hex digits of the device id */
 #define TOPICS_HOMIE_ROOT "homie"
+/* Home Assistant's birth topic unless discovery.birth_topic says otherwise. */
+#define TOPICS_HA_BIRTH_DEFAULT "homeassistant/status"
 
 struct topics_pin {
 	char *state;       /* <base>/<name> */
@@ -58,7 +60,8 @@ struct topics {
 	 * drops the connection for it. */
 	char **subscriptions;
 	size_t n_subscriptions;
-	char *ha_status;     /* <prefix>/status; NULL: Home Assistant discovery off */
+	char *ha_status;     /* discovery.birth_topic (Home Assistant's birth message, "online":
+			      * announce again); NULL: Home Assistant discovery off */
 	char *homie_base;    /* homie/<device>; NULL: Homie off (so are the next two) */
 	char *homie_state;   /* homie/<device>/$state */
 	struct topics_pin *pins; /* indexed like cfg->pins */

@@ -386,11 +386,24 @@ static void test_switches_off(void)
 	tap_is_int(discovery_ha_configs(d, &list), 0, "configs");
 	tap_ok(find(&list, "ha/disc/switch/gpio2mqtt_" ID_A "/relay/config") != NULL,
 	       "config under the prefix");
-	tap_is_str(T(d)->ha_status, "ha/disc/status", "status under the prefix");
-	tap_ok(discovery_ha_online(d, "ha/disc/status", "online", 6), "birth message");
-	tap_ok(!discovery_ha_online(d, "ha/disc/status", "offline", 7), "offline is not a birth");
-	tap_ok(!discovery_ha_online(d, "ha/disc/status", "onlinex", 7), "\"onlinex\" is not");
-	tap_ok(!discovery_ha_online(d, "homeassistant/status", "online", 6), "other prefix");
+	/* Home Assistant's birth topic does not follow the discovery prefix (in Home Assistant
+	 * it is a setting of its own): homeassistant/status unless birth_topic says otherwise. */
+	tap_is_str(T(d)->ha_status, "homeassistant/status",
+		   "another prefix: the birth topic stays homeassistant/status");
+	tap_ok(discovery_ha_online(d, "homeassistant/status", "online", 6), "birth message");
+	tap_ok(!discovery_ha_online(d, "homeassistant/status", "offline", 7),
+	       "offline is not a birth");
+	tap_ok(!discovery_ha_online(d, "homeassistant/status", "onlinex", 7), "\"onlinex\" is not");
+	tap_ok(!discovery_ha_online(d, "ha/disc/status", "online", 6),
+	       "<prefix>/status is not the birth topic");
+	disc_free(d);
+	c.discovery.birth_topic = "ha/disc/status";
+	tap_is_int(disc_new(&d, &c, ID_A, "pi", "1"), 0, "birth_topic set");
+	tap_is_str(T(d)->ha_status, "ha/disc/status", "birth_topic: subscribed as set");
+	tap_ok(discovery_ha_online(d, "ha/disc/status", "online", 6), "birth_topic: its online");
+	c.discovery.birth_topic = NULL;
+	discovery_messages_clear(&list);
+	tap_is_int(discovery_ha_configs(d, &list), 0, "configs");
 	{
 		const char *p = find(&list, "ha/disc/switch/gpio2mqtt_" ID_A "/relay/config")->payload;
 		cJSON *o = cJSON_Parse(p);
