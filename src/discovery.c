@@ -443,6 +443,10 @@ int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n)
 
 		if (value)
 			r = discovery_messages_take(&list, strdup(value), strdup("false"), true);
+		/* The pin's own retained state, so that it goes with the pin (or with retain). */
+		if (r == 0 && d->topics->pins[i].has_state && d->cfg->pins[i].retain)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].state),
+						    strdup("OFF"), true);
 	}
 	if (r < 0)
 		goto clear_list;
@@ -473,10 +477,18 @@ clear_list:
 static bool discovery_topic_ours(const struct discovery *d, const char *topic)
 {
 	size_t homie_len = strlen("homie/") + strlen(d->topics->homie_device);
+	const char *base = d->cfg->mqtt.base_topic, *level;
 	const char *levels[4] = { NULL };
 	const char *end = topic + strlen(topic);
-	size_t n = 0, node_len = strlen(d->topics->ha_node);
+	size_t n = 0, node_len = strlen(d->topics->ha_node), base_len = strlen(base);
 
+	/* A pin's state: one level under our base topic, but not status or health (no pin has
+	 * those names; a list that says so is not believed). */
+	if (strncmp(topic, base, base_len) == 0 && topic[base_len] == '/') {
+		level = topic + base_len + 1;
+		return level[0] && !strchr(level, '/') && strcmp(level, "status") != 0 &&
+		       strcmp(level, "health") != 0;
+	}
 	if (strncmp(topic, "homie/", 6) == 0 && strncmp(topic + 6, d->topics->homie_device,
 							strlen(d->topics->homie_device)) == 0 &&
 	    topic[homie_len] == '/')

@@ -74,8 +74,9 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
  * attributes. Not the property values and not "ready": those follow the states. */
 int discovery_homie_tree(const struct discovery *d, struct discovery_messages *out);
 
-/* Every retained topic this configuration publishes under the discovery prefixes (configs,
- * Homie attributes, $state and property values), sorted: the list kept in the state file. */
+/* Every retained topic this configuration publishes, but <base>/status (configs, Homie
+ * attributes, $state and property values, and each pin's retained state), sorted: the list kept
+ * in the state file, so that what a removed pin left on the broker is cleared. */
 int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n);
 /* Appends an empty retained message for every topic of PREVIOUS not in OWNED (both sorted) that
  * only this machine can have announced (a Home Assistant config under its node id, whatever the

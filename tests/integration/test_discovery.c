@@ -432,6 +432,9 @@ static void scenario_removal(void)
 	tap_ok(watch_wait(c, topic, "", TIMEOUT_MS) >= 0, "removed lamp's config cleared");
 	snprintf(topic, sizeof(topic), "homeassistant/light/%s/relay/config", node);
 	tap_ok(watch_wait(c, topic, NULL, TIMEOUT_MS) >= 0, "relay announced as a light");
+	/* The removed lamp's retained state goes with it (it was left on the broker for ever). */
+	snprintf(topic, sizeof(topic), "g2m-disc/%s/0/lamp", H.scenario);
+	tap_ok(watch_wait(c, topic, "", TIMEOUT_MS) >= 0, "removed lamp's retained state cleared");
 	snprintf(topic, sizeof(topic), "g2m-disc/%s/0/relay", H.scenario);
 	if (!tap_ok(watch_wait(c, topic, "OFF", TIMEOUT_MS) >= 0, "states after the configs"))
 		goto free_before;

@@ -87,7 +87,7 @@ static struct config_pin pins[] = {
 	  .mode = CONFIG_INPUT_MODE_BUTTON, .double_press_ms = 400, .qos = 1 },
 	{ .name = "bell", .direction = CONFIG_DIRECTION_INPUT, .mode = CONFIG_INPUT_MODE_BUTTON,
 	  .publish_state = true, .double_press_ms = 0, .payload = CONFIG_PAYLOAD_JSON, .qos = 0 },
-	{ .name = "relay", .direction = CONFIG_DIRECTION_OUTPUT, .qos = 1 },
+	{ .name = "relay", .direction = CONFIG_DIRECTION_OUTPUT, .qos = 1, .retain = true },
 	{ .name = "Küche \"Licht\" \\ 1", .direction = CONFIG_DIRECTION_OUTPUT,
 	  .component = CONFIG_COMPONENT_LIGHT, .payload = CONFIG_PAYLOAD_JSON, .qos = 2 },
 };
@@ -558,6 +558,11 @@ static void test_removals(void)
 		"homie/gpio2mqtt-" ID_A,                                     /* the device level */
 		"zigbee2mqtt/kitchen/light",
 		"gpio2mqtt_" ID_A "/a/config",                               /* too few levels */
+		"gpio2mqtt/pi/gone",             /* a removed pin's retained state: ours */
+		"gpio2mqtt/pi/status",           /* never cleared, whatever the file says */
+		"gpio2mqtt/pi/health",
+		"gpio2mqtt/pi/gone/set",         /* not a state */
+		"gpio2mqtt/other/x",             /* another base */
 	};
 	size_t n_previous = sizeof(previous) / sizeof(previous[0]);
 	FILE *f;
@@ -575,6 +580,14 @@ static void test_removals(void)
 			has_extensions |= strstr(owned[i], "$extensions") != NULL;
 			has_state |= strcmp(owned[i], "homie/gpio2mqtt-" ID_A "/$state") == 0;
 		}
+		bool has_pin_state = false, has_status = false;
+
+		for (size_t i = 0; i < n_owned; i++) {
+			has_pin_state |= strcmp(owned[i], "gpio2mqtt/pi/relay") == 0;
+			has_status |= strcmp(owned[i], "gpio2mqtt/pi/status") == 0;
+		}
+		tap_ok(has_pin_state, "a pin's retained state is owned (cleared with the pin)");
+		tap_ok(!has_status, "<base>/status is not (it is never cleared)");
 		tap_ok(has_value, "retained Homie values are owned (cleared with their pin)");
 		tap_ok(has_state, "$state is owned (cleared when Homie is turned off)");
 		tap_ok(!has_extensions, "the empty $extensions is not (nothing is retained)");
@@ -583,17 +596,18 @@ static void test_removals(void)
 	qsort(previous, n_previous, sizeof(previous[0]), cmp_str);
 	tap_is_int(discovery_removals(d, previous, n_previous, owned, n_owned, &clears), 0,
 		   "removals");
-	tap_is_int((long long)clears.n, 3, "three stale topics of ours");
-	tap_ok(clears.n == 3 &&
-		       strcmp(clears.items[0].topic, "ha/light/gpio2mqtt_" ID_A "/old/config") == 0 &&
-		       strcmp(clears.items[1].topic,
+	tap_is_int((long long)clears.n, 4, "four stale topics of ours");
+	tap_ok(clears.n == 4 &&
+		       strcmp(clears.items[0].topic, "gpio2mqtt/pi/gone") == 0 &&
+		       strcmp(clears.items[1].topic, "ha/light/gpio2mqtt_" ID_A "/old/config") == 0 &&
+		       strcmp(clears.items[2].topic,
 			      "homeassistant/switch/gpio2mqtt_" ID_A "/gone/config") == 0 &&
-		       strcmp(clears.items[2].topic, "homie/gpio2mqtt-" ID_A "/gone/$name") == 0,
-	       "the removed pins' configs (also under an old prefix) and Homie attribute, nothing "
-	       "of other machines or programs");
+		       strcmp(clears.items[3].topic, "homie/gpio2mqtt-" ID_A "/gone/$name") == 0,
+	       "the removed pin's state, configs (also under an old prefix) and Homie attribute, "
+	       "nothing of other machines or programs, never status or health");
 	for (size_t i = 0; i < clears.n; i++)
 		tap_diag("cleared %s", clears.items[i].topic);
-	tap_ok(clears.n == 3 && clears.items[0].retain && clears.items[0].payload[0] == '\0',
+	tap_ok(clears.n == 4 && clears.items[0].retain && clears.items[0].payload[0] == '\0',
 	       "cleared with an empty retained message");
 	discovery_messages_clear(&clears);
 
