@@ -26,14 +26,14 @@ fail=0
 n=0
 for conf in "$@"; do
 	n=$((n + 1))
-	if ! "$bin" --check --verbose -c "$conf" >"$dir/first.out" 2>"$dir/first.err"; then
+	if ! ${MESON_EXE_WRAPPER:-} "$bin" --check --verbose -c "$conf" >"$dir/first.out" 2>"$dir/first.err"; then
 		echo "not ok $n - $conf: the first --check -v failed"
 		sed 's/^/# /' "$dir/first.err"
 		fail=1
 		continue
 	fi
 	head -n -1 "$dir/first.out" >"$dir/dump.conf"
-	if ! "$bin" --check --verbose -c "$dir/dump.conf" >"$dir/second.out" 2>"$dir/second.err"; then
+	if ! ${MESON_EXE_WRAPPER:-} "$bin" --check --verbose -c "$dir/dump.conf" >"$dir/second.out" 2>"$dir/second.err"; then
 		echo "not ok $n - $conf: its --check -v output is not a valid configuration"
 		sed 's/^/# /' "$dir/second.err"
 		fail=1
