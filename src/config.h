@@ -182,6 +182,13 @@ struct config_pin {
 	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
 };
 
+/* The words of a button's Homie event property. */
+enum config_homie_events {
+	CONFIG_HOMIE_EVENTS_PLAIN,   /* single, double, long (as on <base>/<name>/event) */
+	CONFIG_HOMIE_EVENTS_OPENHAB, /* SHORT_PRESSED, DOUBLE_PRESSED, LONG_PRESSED: openHAB's
+				      * Homie binding makes a system.button trigger channel of them */
+};
+
 /* Home Assistant discovery and Homie 4 (src/discovery.h). */
 struct config_discovery {
 	bool homeassistant; /* default true */
@@ -189,6 +196,7 @@ struct config_discovery {
 	char *birth_topic;  /* never NULL: Home Assistant's birth and will topic, where "online"
 			     * asks for the documents again; default "homeassistant/status" */
 	bool homie;         /* default false */
+	enum config_homie_events homie_events; /* default plain */
 };
 
 struct config {

@@ -63,6 +63,12 @@ static const struct config_enum_name config_when_names[] = {
 	{ "offline", CONFIG_BINDING_OFFLINE },
 	{ NULL, 0 },
 };
+static const struct config_enum_name config_homie_events_names[] = {
+	{ "plain", CONFIG_HOMIE_EVENTS_PLAIN },
+	{ "openhab", CONFIG_HOMIE_EVENTS_OPENHAB },
+	{ NULL, 0 },
+};
+
 static const struct config_enum_name config_payload_names[] = {
 	{ "plain", CONFIG_PAYLOAD_PLAIN },
 	{ "json", CONFIG_PAYLOAD_JSON },
@@ -248,6 +254,8 @@ const struct config_key config_interlock_keys[] = {
 const struct config_key config_discovery_keys[] = {
 	ROW_BOOL("homeassistant", CONFIG_FIELD(struct config_discovery, homeassistant, bool), true),
 	ROW_BOOL("homie", CONFIG_FIELD(struct config_discovery, homie, bool), false),
+	ROW_ENUM("homie_events", CONFIG_ENUM_FIELD(struct config_discovery, homie_events),
+		 config_homie_events_names, CONFIG_HOMIE_EVENTS_PLAIN),
 	ROW_STRING("prefix", CONFIG_FIELD(struct config_discovery, prefix, char *),
 		   .def_string = "homeassistant", .hook = CONFIG_HOOK_PREFIX),
 	/* Home Assistant's birth message: its own setting, as in Home Assistant, where it does

@@ -311,6 +311,20 @@ static int discovery_homie_attr(const struct discovery *d, struct discovery_mess
 				       strdup(value), true);
 }
 
+const char *discovery_homie_event_word(const struct config *cfg, enum kind_event event)
+{
+	static const char *const openhab[] = {
+		[KIND_EVENT_SINGLE] = "SHORT_PRESSED",
+		[KIND_EVENT_DOUBLE] = "DOUBLE_PRESSED",
+		[KIND_EVENT_LONG] = "LONG_PRESSED",
+	};
+
+	if (cfg->discovery.homie_events == CONFIG_HOMIE_EVENTS_OPENHAB &&
+	    (size_t)event < sizeof(openhab) / sizeof(openhab[0]))
+		return openhab[event];
+	return kind_event_name(event);
+}
+
 static int discovery_homie_property(const struct discovery *d, size_t pin, const char *property,
 				    struct discovery_messages *out)
 {
@@ -333,15 +347,29 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
 	r = discovery_homie_attr(d, out, pin, property, "$name", name);
 	if (r == 0)
 		r = discovery_homie_attr(d, out, pin, property, "$datatype", "enum");
-	if (r == 0)
-		r = discovery_homie_attr(d, out, pin, property, "$format",
-					 p->double_press_ms ? "single,double,long" : "single,long");
+	if (r == 0) {
+		char format[64];
+
+		snprintf(format, sizeof(format), "%s,%s%s%s",
+			 discovery_homie_event_word(d->cfg, KIND_EVENT_SINGLE),
+			 p->double_press_ms ? discovery_homie_event_word(d->cfg, KIND_EVENT_DOUBLE) : "",
+			 p->double_press_ms ? "," : "",
+			 discovery_homie_event_word(d->cfg, KIND_EVENT_LONG));
+		r = discovery_homie_attr(d, out, pin, property, "$format", format);
+	}
 	if (r == 0)
 		r = discovery_homie_attr(d, out, pin, property, "$settable", "false");
 	/* Presses are moments: published without the retain flag. */
 	if (r == 0)
 		r = discovery_homie_attr(d, out, pin, property, "$retained", "false");
 	return r;
+}
+
+/* A pin is a Homie node when it publishes something: a switch input with publish_state =
+ * false (kept for its bindings) has no property that would ever get a value. */
+static bool discovery_homie_node(const struct discovery *d, size_t pin)
+{
+	return d->topics->pins[pin].has_state || d->topics->pins[pin].has_event;
 }
 
 int discovery_homie_tree(const struct discovery *d, struct discovery_messages *out)
@@ -356,8 +384,9 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 	mem = open_memstream(&nodes, &len);
 	if (!mem)
 		return -ENOMEM;
-	for (size_t i = 0; i < d->cfg->n_pins; i++)
-		fprintf(mem, "%s%s", i ? "," : "", d->topics->pins[i].node_id);
+	for (size_t i = 0, n = 0; i < d->cfg->n_pins; i++)
+		if (discovery_homie_node(d, i))
+			fprintf(mem, "%s%s", n++ ? "," : "", d->topics->pins[i].node_id);
 	if (fclose(mem) != 0) {
 		free(nodes);
 		return -ENOMEM;
@@ -381,6 +410,8 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 		bool has_state = d->topics->pins[i].has_state;
 		bool has_event = d->topics->pins[i].has_event;
 
+		if (!discovery_homie_node(d, i))
+			continue;
 		r = discovery_homie_add(d, out, i, "$name", p->name);
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);

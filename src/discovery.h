@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "kind.h"
 #include "topics.h"
 
 /* Test hook: the file read instead of /etc/machine-id. */
@@ -70,6 +71,10 @@ bool discovery_ha_online(const struct discovery *d, const char *topic, const cha
 /* Appends every Home Assistant config (retained JSON on
  * <prefix>/<component>/<node_id>/<object_id>/config) when that is on. */
 int discovery_ha_configs(const struct discovery *d, struct discovery_messages *out);
+/* The value of a button's Homie event property for EVENT: "single"... or, with
+ * discovery.homie_events = "openhab", "SHORT_PRESSED"... (openHAB's system.button trigger). */
+const char *discovery_homie_event_word(const struct config *cfg, enum kind_event event);
+
 /* Appends the Homie tree when Homie is on: $state "init", the device, node and property
  * attributes. Not the property values and not "ready": those follow the states. */
 int discovery_homie_tree(const struct discovery *d, struct discovery_messages *out);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "discovery.h"
 #include "log.h"
 
 /* {"state":"ON","time":"2026-11-26T10:56:50.123456789Z","seq":7}. Written by hand rather than
@@ -78,7 +79,8 @@ void publish_event(const struct publish *p, size_t pin, enum kind_event event, u
 	r = mqtt_publish_held(p->mqtt, p->topics->pins[pin].event, name, cp->qos, false);
 	if (r < 0)
 		log_warning("pin '%s': cannot publish %s: %s", cp->name, name, strerror(-r));
-	publish_homie_value(p, pin, p->topics->pins[pin].homie_event, kind_event_name(event),
+	publish_homie_value(p, pin, p->topics->pins[pin].homie_event,
+			    discovery_homie_event_word(p->cfg, event),
 			    false);
 }
 

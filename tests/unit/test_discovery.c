@@ -536,6 +536,66 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A switch input with publish_state = false (kept for its bindings) publishes nothing: it is
+ * no Homie node (its "state" property would never get a value). */
+static void test_homie_quiet_pins(void)
+{
+	struct config_pin two[] = {
+		{ .name = "quiet", .direction = CONFIG_DIRECTION_INPUT,
+		  .mode = CONFIG_INPUT_MODE_SWITCH, .publish_state = false },
+		{ .name = "relay", .direction = CONFIG_DIRECTION_OUTPUT, .retain = true },
+	};
+	struct config c = cfg;
+	struct discovery_messages list = { 0 };
+	struct discovery *d = NULL;
+
+	c.pins = two;
+	c.n_pins = 2;
+	c.n_inputs = 1;
+	c.n_outputs = 1;
+	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "quiet pin: discovery"))
+		return;
+	tap_is_int(discovery_homie_tree(d, &list), 0, "quiet pin: tree");
+	tap_ok(find(&list, "homie/gpio2mqtt-" ID_A "/$nodes") &&
+		       strcmp(find(&list, "homie/gpio2mqtt-" ID_A "/$nodes")->payload, "relay") == 0,
+	       "quiet pin: $nodes lists only relay");
+	tap_ok(!find(&list, "homie/gpio2mqtt-" ID_A "/quiet/$name") &&
+		       !find(&list, "homie/gpio2mqtt-" ID_A "/quiet/$properties"),
+	       "quiet pin: no node announced");
+	discovery_messages_clear(&list);
+	disc_free(d);
+}
+
+/* discovery.homie_events = "openhab": a button's Homie event property uses openHAB's words, so
+ * its Homie binding makes a system.button trigger channel; <base>/<name>/event is unchanged. */
+static void test_homie_openhab_events(void)
+{
+	struct config c = cfg;
+	struct discovery_messages list = { 0 };
+	struct discovery *d = NULL;
+	const struct discovery_message *m;
+
+	c.discovery.homie_events = CONFIG_HOMIE_EVENTS_OPENHAB;
+	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "openhab events: discovery"))
+		return;
+	tap_is_int(discovery_homie_tree(d, &list), 0, "openhab events: tree");
+	{
+		char topic[256];
+
+		snprintf(topic, sizeof(topic), "homie/gpio2mqtt-" ID_A "/%s/event/$format",
+			 T(d)->pins[1].node_id);
+		m = find(&list, topic);
+	}
+	tap_is_str(m ? m->payload : NULL, "SHORT_PRESSED,DOUBLE_PRESSED,LONG_PRESSED",
+		   "openhab events: $format has openHAB's words");
+	tap_is_str(discovery_homie_event_word(&c, KIND_EVENT_DOUBLE), "DOUBLE_PRESSED",
+		   "openhab events: the value of a double press");
+	tap_is_str(discovery_homie_event_word(&cfg, KIND_EVENT_DOUBLE), "double",
+		   "plain events: the value of a double press");
+	discovery_messages_clear(&list);
+	disc_free(d);
+}
+
 static void test_removals(void)
 {
 	struct discovery *d = make(ID_A);
@@ -723,6 +783,8 @@ int main(void)
 	test_ha_configs();
 	test_switches_off();
 	test_homie();
+	test_homie_quiet_pins();
+	test_homie_openhab_events();
 	test_removals();
 	test_two_machines();
 	test_id_file();
