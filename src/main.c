@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		config_errors_clear(&errors);
 		return EXIT_CONFIG;
 	}
-	mqtt_config_warn(&cfg->mqtt);
+	mqtt_config_warn(&cfg->mqtt, check);
 	if (check) {
 		config_summary(cfg, summary, sizeof(summary));
 		if (verbose)

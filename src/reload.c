@@ -38,7 +38,7 @@ int reload_config_read(const char *path, struct config **out)
 		return r;
 	}
 	config_errors_clear(&errors);
-	mqtt_config_warn(&cfg->mqtt);
+	mqtt_config_warn(&cfg->mqtt, false);
 	*out = cfg;
 	return 0;
 }

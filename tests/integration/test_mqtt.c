@@ -1086,6 +1086,16 @@ static void scenario_credentials(void)
 		tmp_path(out, "check.log");
 		tap_ok(run_tool(argv, out), "--check passes");
 		tap_ok(file_count(out, "s3cret") == 0, "--check output has no password");
+		/* The file is 0600 with the test's own group, not gpio: the shipped unit's dynamic
+		 * user (group gpio) could not read it, and --check says so with the two ways out;
+		 * the daemon itself, which did read it, did not. */
+		tap_ok(file_count(out, "gpio2mqtt.service (a dynamic user in group gpio) cannot "
+				       "read it") == 1 &&
+			       file_count(out, "chmod 640") == 1 &&
+			       file_count(out, "LoadCredential=mqtt-password:") == 1,
+		       "--check: the service could not read a 0600 password file; how to fix it");
+		tap_ok(file_count(T.daemon_err, "cannot read it") == 0,
+		       "the running daemon does not say so");
 	}
 
 	/* The systemd credential instead of password_file. */
