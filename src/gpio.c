@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_text.h"
+
 /* Events read from the kernel per read(2), and the kernel's own buffer per request (the most it
  * accepts is 16 per line of the 64 a request can hold). Every pin has a request of its own, so
  * that a reload can release, request or reconfigure one pin without touching the others. */
@@ -424,6 +426,121 @@ static int gpio_pins_find(struct gpio *gpio, char *err, size_t err_size)
 		}
 	}
 	return 0;
+}
+
+/* ---- --check: the lines of a configuration on this machine ------------------------------- */
+
+/* Up to MAX line names of the opened chips closest to NAME (config_key_closeness() <= 2),
+ * "'GPIO17' (gpiochip0), ..." into BUF; empty when none is close. */
+static void gpio_check_names_near(const struct gpio *gpio, const char *name, char *buf,
+				  size_t size)
+{
+	size_t n = 0, found = 0;
+
+	buf[0] = '\0';
+	for (size_t best = 0; best <= 2 && found < 4; best++) {
+		for (size_t i = 0; i < gpio->n_chips && found < 4; i++) {
+			const struct gpio_chip *c = &gpio->chips[i];
+
+			for (unsigned int o = 0; c->chip && o < c->num_lines && found < 4; o++) {
+				struct gpiod_line_info *info = gpiod_chip_get_line_info(c->chip, o);
+				const char *line = info ? gpiod_line_info_get_name(info) : NULL;
+
+				if (line && config_key_closeness(name, line) == best && n < size) {
+					n += (size_t)snprintf(buf + n, size - n, "%s'%s' (%s)",
+							      found ? ", " : "", line, c->name);
+					found++;
+				}
+				gpiod_line_info_free(info);
+			}
+		}
+	}
+}
+
+/* "gpiochip0 [pinctrl-rp1] 54 lines, ..." into BUF. */
+static void gpio_check_chips_list(const struct gpio *gpio, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < gpio->n_chips && n < size; i++) {
+		const struct gpio_chip *c = &gpio->chips[i];
+
+		if (c->chip)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s [%s] %u lines", i ? ", " : "",
+					      c->name, c->label ? c->label : "?", c->num_lines);
+		else
+			n += (size_t)snprintf(buf + n, size - n, "%s%s (cannot open: %s)",
+					      i ? ", " : "", c->name, strerror(c->open_errno));
+	}
+}
+
+int gpio_check(const struct config_pin *pins, size_t n_pins, gpio_problem_fn fn, void *userdata,
+	       size_t *problems)
+{
+	struct gpio gpio = { .cfg = pins, .n_pins = n_pins };
+	char err[1024], more[768];
+	int r;
+
+	*problems = 0;
+	gpio.pins = calloc(n_pins ? n_pins : 1, sizeof(*gpio.pins));
+	if (!gpio.pins)
+		return -ENOMEM;
+	r = gpio_chips_scan(&gpio);
+	if (r == 0 && gpio.n_chips == 0)
+		r = GPIO_CHECK_NO_CHIPS;
+	for (size_t i = 0; r == 0 && i < n_pins; i++) {
+		const struct config_pin *p = &pins[i];
+		struct gpiod_line_info *info;
+		int found;
+
+		found = p->line.chip ? gpio_pin_find_by_chip(&gpio, i, err, sizeof(err))
+				     : gpio_pin_find_by_name(&gpio, i, err, sizeof(err));
+		if (found == -ENOMEM) {
+			r = found;
+			break;
+		}
+		if (found < 0) {
+			/* What is there instead: the closest line names, or the chips. */
+			if (found == -ENOENT && p->line.name) {
+				gpio_check_names_near(&gpio, p->line.name, more, sizeof(more));
+				if (more[0])
+					snprintf(err + strlen(err), sizeof(err) - strlen(err),
+						 "; closest: %s (gpioinfo lists them all)", more);
+				else
+					snprintf(err + strlen(err), sizeof(err) - strlen(err),
+						 " (gpioinfo lists the lines)");
+			} else if (found == -ENOENT) {
+				gpio_check_chips_list(&gpio, more, sizeof(more));
+				snprintf(err + strlen(err), sizeof(err) - strlen(err),
+					 "; the chips here: %s", more);
+			}
+			fn(userdata, i, err);
+			(*problems)++;
+			continue;
+		}
+		info = gpiod_chip_get_line_info(gpio.chips[gpio.pins[i].chip].chip,
+						gpio.pins[i].offset);
+		if (info && gpiod_line_info_is_used(info)) {
+			const char *consumer = gpiod_line_info_get_consumer(info);
+			char line[256];
+
+			gpio_line_describe(&gpio, i, line, sizeof(line));
+			/* Our own running service holds its lines: that is no problem of the file. */
+			if (!consumer || strcmp(consumer, "gpio2mqtt") != 0) {
+				snprintf(err, sizeof(err), "pin '%s': %s is busy: used by '%s'",
+					 p->name, line,
+					 consumer && consumer[0] ? consumer
+								 : "the kernel or another process");
+				fn(userdata, i, err);
+				(*problems)++;
+			}
+		}
+		gpiod_line_info_free(info);
+	}
+	gpio_chips_free(&gpio);
+	free(gpio.pins);
+	return r;
 }
 
 int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,

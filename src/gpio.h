@@ -32,6 +32,19 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 	      const char *consumer, char *err, size_t err_size);
 void gpio_close(struct gpio *gpio);
 
+/* gpio2mqtt --check on the target: every pin's line looked up as gpio_open() would, without
+ * requesting anything. FN(USERDATA, PIN, MESSAGE) for each line that does not exist (with the
+ * closest line names on this machine, or its chips), and for each line another program holds
+ * (a line held by a consumer called gpio2mqtt, the running service, is fine). *PROBLEMS counts
+ * them. Returns 0, GPIO_CHECK_NO_CHIPS (nothing was checked: no GPIO chip here, e.g. checking
+ * a file on another machine), or a negative errno. Logs nothing. */
+enum gpio_check_outcome {
+	GPIO_CHECK_NO_CHIPS = 1,
+};
+typedef void (*gpio_problem_fn)(void *userdata, size_t pin, const char *message);
+int gpio_check(const struct config_pin *pins, size_t n_pins, gpio_problem_fn fn, void *userdata,
+	       size_t *problems);
+
 /* A reload: PINS (outliving the gpio object, as with gpio_open()) replace the pins. Every pin
  * has a line request of its own, so per line: a line kept with the same settings is untouched
  * (its level never moves); a line kept with other settings is reconfigured in place

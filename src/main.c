@@ -12,12 +12,17 @@
 #include "build-config.h"
 #include "config.h"
 #include "daemon.h"
+#include "gpio.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
 #include "reload.h"
 
 #define EXIT_CONFIG 78 /* EX_CONFIG */
+
+enum main_outcome {
+	MAIN_OUTCOME_BAD_LINE = 1, /* the configuration names a line this machine does not have */
+};
 
 static int main_on_signal(void *userdata, int fd, uint32_t events)
 {
@@ -67,22 +72,51 @@ static void usage(FILE *out)
 		"Bridge GPIO lines to MQTT: inputs publish their state, outputs follow commands.\n"
 		"\n"
 		"  -c, --config FILE  configuration file (default %s)\n"
-		"  -n, --check        check the configuration and exit (0: valid, 78: errors)\n"
+		"  -n, --check        check the configuration, and its lines on this machine, and\n"
+		"                     exit (0: valid, 78: errors)\n"
 		"  -v, --verbose      with --check: print the resolved configuration, every\n"
 		"                     default filled in and secrets hidden\n"
+		"      --no-gpio      with --check: do not look the lines up on this machine\n"
+		"                     (checking a file for another one)\n"
 		"  -d, --debug        log debug messages\n"
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"Exit status: 0 after SIGTERM/SIGINT, 78 on configuration errors, 1 on other\n"
-		"start-up errors. See gpio2mqtt(8) and gpio2mqtt.conf(5).\n",
+		"Exit status: 0 after SIGTERM/SIGINT, 78 on configuration errors (also a line\n"
+		"this machine does not have), 1 on other start-up errors. See gpio2mqtt(8) and\n"
+		"gpio2mqtt.conf(5).\n",
 		GPIO2MQTT_DEFAULT_CONFIG);
 }
 
+static void main_line_problem(void *userdata, size_t pin, const char *message)
+{
+	const struct config *cfg = userdata;
+
+	log_plain(LOG_ERR, "%s:%d: %s", cfg->path, cfg->pins[pin].source_line, message);
+}
+
+/* --check on the target: every line must exist here and be free. Returns the number of
+ * problems (each reported as FILE:LINE), 0 also when there is no GPIO chip to check against. */
+static size_t main_check_lines(const struct config *cfg)
+{
+	size_t problems = 0;
+	int r = gpio_check(cfg->pins, cfg->n_pins, main_line_problem, (void *)cfg, &problems);
+
+	if (r == GPIO_CHECK_NO_CHIPS)
+		log_notice("no GPIO chip on this machine: the lines were not looked up (--no-gpio "
+			   "says so on purpose)");
+	else if (r < 0)
+		log_warning("cannot look the lines up: %s", strerror(-r));
+	return problems;
+}
+
 /* The daemon, started in its order (src/daemon.h); each step logs its own failure. */
+/* Returns 0 after a stop, MAIN_OUTCOME_BAD_LINE when a configured line does not exist, or a
+ * negative errno. */
 static int main_run(struct config *cfg, const char *config_path)
 {
 	struct daemon *d = NULL;
+	bool bad_line;
 	int signal_fd, r;
 
 	r = daemon_new(&d, cfg, config_path);
@@ -92,6 +126,9 @@ static int main_run(struct config *cfg, const char *config_path)
 	}
 	signal_fd = main_signals_block();
 	r = signal_fd < 0 ? signal_fd : daemon_pins_open(d);
+	/* A line that does not exist (or a chip, or an offset past its end) is the file's
+	 * mistake: exit 78, which the unit does not restart in a loop. */
+	bad_line = r == -ENOENT || r == -ERANGE || r == -ENOTUNIQ || r == -EEXIST;
 	if (r == 0)
 		r = daemon_loop_open(d);
 	if (r == 0) {
@@ -108,7 +145,7 @@ static int main_run(struct config *cfg, const char *config_path)
 	daemon_free(d);
 	if (signal_fd >= 0)
 		close(signal_fd);
-	return r;
+	return bad_line ? MAIN_OUTCOME_BAD_LINE : r;
 }
 
 int main(int argc, char **argv)
@@ -116,6 +153,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "no-gpio", no_argument, NULL, 'G' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -124,7 +162,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = GPIO2MQTT_DEFAULT_CONFIG;
 	struct config_errors errors = { 0 };
-	bool check = false, debug = false, verbose = false;
+	bool check = false, debug = false, verbose = false, lines = true;
 	struct config *cfg = NULL;
 	char summary[512];
 	int opt, r;
@@ -136,6 +174,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 'G':
+			lines = false;
 			break;
 		case 'd':
 			debug = true;
@@ -174,6 +215,14 @@ int main(int argc, char **argv)
 	}
 	mqtt_config_warn(&cfg->mqtt, check);
 	if (check) {
+		size_t problems = lines ? main_check_lines(cfg) : 0;
+
+		if (problems) {
+			log_plain(LOG_ERR, "%s: %zu line%s not usable on this machine", config_path,
+				  problems, problems == 1 ? "" : "s");
+			config_free(cfg);
+			return EXIT_CONFIG;
+		}
 		config_summary(cfg, summary, sizeof(summary));
 		if (verbose)
 			config_dump(cfg, stdout);
@@ -181,5 +230,6 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return EXIT_SUCCESS;
 	}
-	return main_run(cfg, config_path) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	r = main_run(cfg, config_path);
+	return r == MAIN_OUTCOME_BAD_LINE ? EXIT_CONFIG : r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

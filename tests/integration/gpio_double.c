@@ -310,6 +310,35 @@ static int double_record_output(struct gpio *gpio, const struct gpio_double_pin 
 	return double_replace(gpio->dir, file, pin->level ? "1\n" : "0\n");
 }
 
+/* --check: "missing" and "busy" name the pins whose lines do not exist or are held, as for
+ * gpio_open(); without the double's directory there is no GPIO chip at all. */
+int gpio_check(const struct config_pin *pins, size_t n_pins, gpio_problem_fn fn, void *userdata,
+	       size_t *problems)
+{
+	const char *dir = getenv(DOUBLE_ENV);
+	char msg[256];
+
+	*problems = 0;
+	if (!dir || !dir[0])
+		return GPIO_CHECK_NO_CHIPS;
+	for (size_t i = 0; i < n_pins; i++) {
+		const char *line = pins[i].line.name ? pins[i].line.name : pins[i].line.chip;
+
+		if (double_listed(dir, "missing", pins[i].name))
+			snprintf(msg, sizeof(msg), "pin '%s': no line named '%s' on any GPIO chip; "
+				 "closest: 'GPIO17' (gpiochip0) (gpioinfo lists them all)",
+				 pins[i].name, line);
+		else if (double_listed(dir, "busy", pins[i].name))
+			snprintf(msg, sizeof(msg), "pin '%s': line '%s' is busy: used by 'gpioset'",
+				 pins[i].name, line);
+		else
+			continue;
+		fn(userdata, i, msg);
+		(*problems)++;
+	}
+	return 0;
+}
+
 int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 	      const char *consumer, char *err, size_t err_size)
 {
@@ -331,7 +360,7 @@ int gpio_open(struct gpio **out, const struct config_pin *pins, size_t n_pins,
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		double_err(err, err_size, "GPIO test double: %s=%s is not a directory", DOUBLE_ENV,
 			   dir);
-		return -ENOENT;
+		return -ENOTDIR;
 	}
 
 	/* Refusals first, like the real request: nothing is "requested" when one pin fails. */

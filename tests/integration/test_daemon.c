@@ -737,7 +737,8 @@ static void scenario_config(void)
 		expect_run("--check, outputs with the old key initial", args, true, 78, needles);
 	}
 
-	/* GPIO refusals: exit 1 with the message naming the pin. */
+	/* GPIO refusals: a busy line exits 1 (another program may let it go: a restart can help),
+	 * a line that does not exist is the file's mistake: exit 78 (no restart loop). */
 	gpio_path(path, "busy");
 	file_write(path, "relay\n");
 	{
@@ -754,7 +755,28 @@ static void scenario_config(void)
 		const char *const needles[] = { "pin 'lamp': no line named 'GPIO22' on any chip",
 						NULL };
 
-		expect_run("missing line", args, true, 1, needles);
+		expect_run("missing line", args, true, 78, needles);
+	}
+	/* --check on the target looks every line up (and names the closest); --no-gpio does
+	 * not, for a file checked on another machine. */
+	{
+		const char *const args[] = { "--check", "-c", T.config, NULL };
+		const char *const needles[] = { ": pin 'lamp': no line named 'GPIO22'", "closest",
+						"1 line not usable on this machine", NULL };
+		const char *const offline[] = { "--check", "--no-gpio", "-c", T.config, NULL };
+		const char *const ok[] = { NULL }; /* "configuration OK" is on stdout */
+
+		expect_run("--check, a line this machine does not have", args, true, 78, needles);
+		expect_run("--check --no-gpio: the lines are not looked up", offline, true, 0, ok);
+	}
+	unlink(path);
+	gpio_path(path, "busy");
+	file_write(path, "relay\n");
+	{
+		const char *const args[] = { "--check", "-c", T.config, NULL };
+		const char *const needles[] = { "pin 'relay'", "is busy: used by 'gpioset'", NULL };
+
+		expect_run("--check, a line another program holds", args, true, 78, needles);
 	}
 	unlink(path);
 	{

@@ -8,6 +8,9 @@ CONF
 gpioset GPIO13=1 &
 holder=$!
 wait_until 5 '[ "$(line_consumer GPIO13)" = gpioset ]'
+daemon_run /tmp/g.conf --check
+is "$DAEMON_STATUS" 78 "--check: a busy line is a problem of this machine (exit 78)"
+like "$(cat "$DAEMON_LOG")" "g.conf:3: pin 'out_busy': line 'GPIO13' .* is busy: used by 'gpioset'" "--check: FILE:LINE, the pin, the line and its consumer"
 daemon_run /tmp/g.conf
 is "$DAEMON_STATUS" 1 "exit status 1 when an output line is busy"
 log=$(cat "$DAEMON_LOG")
