@@ -992,6 +992,11 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 		if (set)
 			r = config_check_device_class(ctx, value, &message);
 		break;
+	case CONFIG_HOOK_DISPLAY_NAME:
+		if (set)
+			r = config_check_display_name(ctx ? ctx : "discovery", row->name, value,
+						      &message);
+		break;
 	case CONFIG_HOOK_BUTTON_TIMES: /* both reported at the pin */
 		r = config_check_long_press(ctx, pin, &message);
 		r = config_loader_take(ld, g, r, message);

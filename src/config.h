@@ -180,6 +180,8 @@ struct config_pin {
 	bool retain;              /* per-pin override of mqtt.retain, else the same */
 	enum config_component component; /* outputs: Home Assistant switch (default) or light */
 	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
+	char *display_name;       /* the name people see in Home Assistant and openHAB, or NULL:
+				   * the pin's name */
 };
 
 /* The words of a button's Homie event property. */
@@ -197,6 +199,8 @@ struct config_discovery {
 			     * asks for the documents again; default "homeassistant/status" */
 	bool homie;         /* default false */
 	enum config_homie_events homie_events; /* default plain */
+	char *device_name;  /* the device's name in Home Assistant and Homie, or NULL: the
+			     * hostname */
 };
 
 struct config {

@@ -204,6 +204,18 @@ int config_check_device_class(const char *ctx, const char *value, char **message
 			      ctx, quoted, n);
 }
 
+int config_check_display_name(const char *ctx, const char *key, const char *value,
+			      char **message)
+{
+	if (strlen(value) > CONFIG_DISPLAY_NAME_MAX)
+		return config_problem(message, "%s: %s must be at most %d bytes (is %zu)", ctx, key,
+				      CONFIG_DISPLAY_NAME_MAX, strlen(value));
+	if (!config_text_valid(value))
+		return config_problem(message, "%s: %s must be valid UTF-8 without control "
+					       "characters", ctx, key);
+	return CONFIG_CHECK_OK;
+}
+
 /* Presses shorter than the debounce period never reach us. */
 int config_check_long_press(const char *ctx, const struct config_pin *pin, char **message)
 {

@@ -26,6 +26,11 @@ int config_check_discovery_topic(const char *key, const char *value, char **mess
 /* A pin name is one topic level and not a reserved one ("status", "health"). */
 int config_check_pin_name(const char *ctx, const char *name, char **message);
 int config_check_device_class(const char *ctx, const char *value, char **message);
+/* A name for people (display_name, device_name): valid UTF-8, no control characters, at most
+ * CONFIG_DISPLAY_NAME_MAX bytes. */
+#define CONFIG_DISPLAY_NAME_MAX 128
+int config_check_display_name(const char *ctx, const char *key, const char *value,
+			      char **message);
 int config_check_long_press(const char *ctx, const struct config_pin *pin, char **message);
 int config_check_double_press(const char *ctx, const struct config_pin *pin, char **message);
 /* pulse_ms only with power_on = "off". */

@@ -216,6 +216,7 @@ const struct config_key config_pin_keys[] = {
 		 .hook = CONFIG_HOOK_PUBLISH_STATE),
 	ROW_STRING("device_class", PIN(device_class, char *), .applies = CONFIG_KINDS_INPUT,
 		   .hook = CONFIG_HOOK_DEVICE_CLASS),
+	ROW_STRING("display_name", PIN(display_name, char *), .hook = CONFIG_HOOK_DISPLAY_NAME),
 	ROW_UINT("double_press_ms", PIN(double_press_ms, unsigned int), 0, 5000, 400,
 		 .applies = CONFIG_KIND_BUTTON),
 	ROW_UINT("long_press_ms", PIN(long_press_ms, unsigned int), 100, 60000, 800,
@@ -256,6 +257,8 @@ const struct config_key config_discovery_keys[] = {
 	ROW_BOOL("homie", CONFIG_FIELD(struct config_discovery, homie, bool), false),
 	ROW_ENUM("homie_events", CONFIG_ENUM_FIELD(struct config_discovery, homie_events),
 		 config_homie_events_names, CONFIG_HOMIE_EVENTS_PLAIN),
+	ROW_STRING("device_name", CONFIG_FIELD(struct config_discovery, device_name, char *),
+		   .hook = CONFIG_HOOK_DISPLAY_NAME),
 	ROW_STRING("prefix", CONFIG_FIELD(struct config_discovery, prefix, char *),
 		   .def_string = "homeassistant", .hook = CONFIG_HOOK_PREFIX),
 	/* Home Assistant's birth message: its own setting, as in Home Assistant, where it does

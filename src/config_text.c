@@ -87,6 +87,20 @@ enum config_topic_problem config_topic_check(const char *s, bool level)
 	return CONFIG_TOPIC_OK;
 }
 
+bool config_text_valid(const char *s)
+{
+	uint32_t cp;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = config_utf8_decode(p, &cp);
+
+		if (n == 0 || config_codepoint_is_control(cp))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 bool config_topic_level_valid(const char *name)
 {
 	return name && config_topic_check(name, true) == CONFIG_TOPIC_OK;

@@ -29,6 +29,9 @@ enum config_topic_problem {
 /* Checks S as one topic level (LEVEL) or as a whole topic of several levels. */
 enum config_topic_problem config_topic_check(const char *s, bool level);
 
+/* Valid UTF-8 without control characters: text for people (a display name). */
+bool config_text_valid(const char *s);
+
 /* Writes S in double quotes for a message: printable ASCII and valid non-control UTF-8 as they
  * are, '"' and '\' escaped, any other byte as \xNN; a long value is cut with "...". SIZE must be
  * at least 16. */

@@ -130,6 +130,9 @@ int discovery_new(struct discovery **out, const struct topics *topics, const cha
 		return -ENOMEM;
 	d->cfg = topics->cfg;
 	d->topics = topics;
+	/* discovery.device_name, else NAME (the hostname). */
+	if (d->cfg->discovery.device_name)
+		name = d->cfg->discovery.device_name;
 	d->name = strdup(name && *name ? name : "gpio2mqtt");
 	d->version = strdup(version ? version : "");
 	if (!d->name || !d->version) {
@@ -230,7 +233,7 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	obj = cJSON_CreateObject();
 	if (!obj)
 		return -ENOMEM;
-	ok = discovery_json_str(obj, "name", p->name);
+	ok = discovery_json_str(obj, "name", p->display_name ? p->display_name : p->name);
 	s = util_printf("%s_%s%s", d->topics->ha_node, tp->object_id, event ? "_event" : "");
 	ok = ok && s && discovery_json_str(obj, "unique_id", s);
 	free(s);
@@ -333,7 +336,8 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
 	int r;
 
 	if (strcmp(property, "state") == 0) {
-		r = discovery_homie_attr(d, out, pin, property, "$name", p->name);
+		r = discovery_homie_attr(d, out, pin, property, "$name",
+					 p->display_name ? p->display_name : p->name);
 		if (r == 0)
 			r = discovery_homie_attr(d, out, pin, property, "$datatype", "boolean");
 		if (r == 0)
@@ -343,7 +347,7 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
 			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
 		return r;
 	}
-	snprintf(name, sizeof(name), "%s event", p->name);
+	snprintf(name, sizeof(name), "%s event", p->display_name ? p->display_name : p->name);
 	r = discovery_homie_attr(d, out, pin, property, "$name", name);
 	if (r == 0)
 		r = discovery_homie_attr(d, out, pin, property, "$datatype", "enum");
@@ -412,7 +416,8 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 
 		if (!discovery_homie_node(d, i))
 			continue;
-		r = discovery_homie_add(d, out, i, "$name", p->name);
+		r = discovery_homie_add(d, out, i, "$name",
+					p->display_name ? p->display_name : p->name);
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);
 		if (r == 0)

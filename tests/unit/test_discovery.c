@@ -596,6 +596,57 @@ static void test_homie_openhab_events(void)
 	disc_free(d);
 }
 
+/* display_name and discovery.device_name: what people see, while ids and topics stay with the
+ * pin's name and the machine id. */
+static void test_display_names(void)
+{
+	struct config_pin two[] = {
+		{ .name = "front_door", .direction = CONFIG_DIRECTION_INPUT, .publish_state = true,
+		  .display_name = "Haustür" },
+		{ .name = "relay", .direction = CONFIG_DIRECTION_OUTPUT, .retain = true },
+	};
+	struct config c = cfg;
+	struct discovery_messages list = { 0 };
+	struct discovery *d = NULL;
+	const struct discovery_message *m;
+	cJSON *o;
+
+	c.pins = two;
+	c.n_pins = 2;
+	c.n_inputs = 1;
+	c.n_outputs = 1;
+	c.discovery.device_name = "Keller-Pi";
+	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "display names: discovery"))
+		return;
+	tap_is_int(discovery_ha_configs(d, &list), 0, "display names: configs");
+	m = find(&list, "homeassistant/binary_sensor/gpio2mqtt_" ID_A "/front_door/config");
+	o = m ? cJSON_Parse(m->payload) : NULL;
+	tap_is_str(json_str(o, "name"), "Haustür", "HA entity name: the display name");
+	tap_is_str(json_str(o, "unique_id"), "gpio2mqtt_" ID_A "_front_door",
+		   "unique id: still from the pin's name");
+	tap_is_str(json_str(cJSON_GetObjectItem(o, "device"), "name"), "Keller-Pi",
+		   "HA device name: device_name");
+	cJSON_Delete(o);
+	m = find(&list, "homeassistant/switch/gpio2mqtt_" ID_A "/relay/config");
+	o = m ? cJSON_Parse(m->payload) : NULL;
+	tap_is_str(json_str(o, "name"), "relay", "without display_name: the pin's name");
+	cJSON_Delete(o);
+	discovery_messages_clear(&list);
+	tap_is_int(discovery_homie_tree(d, &list), 0, "display names: Homie tree");
+	m = find(&list, "homie/gpio2mqtt-" ID_A "/$name");
+	tap_is_str(m ? m->payload : NULL, "Keller-Pi", "Homie device $name: device_name");
+	{
+		char topic[256];
+
+		snprintf(topic, sizeof(topic), "homie/gpio2mqtt-" ID_A "/%s/$name",
+			 T(d)->pins[0].node_id);
+		m = find(&list, topic);
+		tap_is_str(m ? m->payload : NULL, "Haustür", "Homie node $name: the display name");
+	}
+	discovery_messages_clear(&list);
+	disc_free(d);
+}
+
 static void test_removals(void)
 {
 	struct discovery *d = make(ID_A);
@@ -785,6 +836,7 @@ int main(void)
 	test_homie();
 	test_homie_quiet_pins();
 	test_homie_openhab_events();
+	test_display_names();
 	test_removals();
 	test_two_machines();
 	test_id_file();
