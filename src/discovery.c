@@ -256,6 +256,12 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 								   ? "state_value_template"
 								   : "value_template",
 						      "{{ value_json.state }}");
+		/* The kernel's timestamp and sequence number as the entity's attributes. */
+		if (json)
+			ok = ok && discovery_json_str(obj, "json_attributes_topic", tp->state) &&
+			     discovery_json_str(obj, "json_attributes_template",
+						"{{ {'time': value_json.time, 'seq': value_json.seq} "
+						"| tojson }}");
 	}
 	if (tp->commands) {
 		ok = ok && discovery_json_str(obj, "command_topic", tp->set);

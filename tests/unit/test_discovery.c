@@ -333,6 +333,7 @@ static void test_ha_configs(void)
 	tap_is_str(json_str(o, "state_off"), "OFF", "relay: state_off");
 	tap_ok(cJSON_IsFalse(cJSON_GetObjectItem(o, "retain")), "relay: commands not retained");
 	tap_ok(!cJSON_GetObjectItem(o, "command_template"), "relay: plain payload, no template");
+	tap_ok(!cJSON_GetObjectItem(o, "json_attributes_topic"), "relay: plain payload, no attributes");
 	cJSON_Delete(o);
 
 	snprintf(topic, sizeof(topic), "homeassistant/light/gpio2mqtt_" ID_A "/%s/config", light_obj);
@@ -342,6 +343,11 @@ static void test_ha_configs(void)
 		   "light: command_topic keeps the name byte for byte");
 	tap_is_str(json_str(o, "state_value_template"), "{{ value_json.state }}",
 		   "light: JSON payload, state_value_template");
+	tap_is_str(json_str(o, "json_attributes_topic"), "gpio2mqtt/pi/Küche \"Licht\" \\ 1",
+		   "light: JSON payload, time and seq as attributes from the state topic");
+	tap_ok(json_str(o, "json_attributes_template") &&
+		       strstr(json_str(o, "json_attributes_template"), "value_json.seq"),
+	       "light: the attributes template picks time and seq");
 	tap_ok(!cJSON_GetObjectItem(o, "state_on"), "light: no state_on (not a light key)");
 	cJSON_Delete(o);
 	/* The escaping itself, in the raw payload: quotes and backslashes escaped, UTF-8 as is. */
