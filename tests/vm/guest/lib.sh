@@ -48,7 +48,7 @@ vm_finish() {
 	trap - EXIT
 	daemon_kill >/dev/null 2>&1
 	mqtt_record_stop >/dev/null 2>&1
-	[ -n "${VM_WATCH_PID:-}" ] && touch "$VM_RUN/watch.stop"
+	line_watch_stop >/dev/null 2>&1
 	# whatever else the scenario left running in the background must not outlive it
 	_jobs=$(jobs -p 2>/dev/null)
 	[ -n "$_jobs" ] && kill -KILL $_jobs 2>/dev/null
@@ -169,30 +169,6 @@ sim_toggle() {
 	done
 }
 
-# sim_watch_start LINE: samples the line's value in a tight loop (builtin read, no fork) in the
-# background and records every change; sim_watch_stop prints the levels seen in order ("0 1").
-sim_watch_start() {
-	_sim_find "$1" || return 1
-	_wf=$VM_RUN/watch
-	rm -f "$_wf.samples" "$_wf.stop"
-	( _f=$_sim_dir/value; _last=x; : >"$_wf.out"; _n=0
-	  while :; do read -r _v <"$_f"; _n=$((_n + 1)); if [ "$_v" != "$_last" ]; then echo "$_v" >>"$_wf.out"; _last=$_v; fi
-	  [ -e "$_wf.stop" ] && break; done; echo "$_n" >"$_wf.samples" ) &
-	VM_WATCH_PID=$!
-	rm -f "$_wf.stop"
-	wait_until 5 test -s "$_wf.out"
-}
-sim_watch_stop() {
-	# Called inside $(...) the shell cannot wait for the sampler (not its child there): the
-	# sampler's own "samples" file says it has seen the stop file and finished.
-	touch "$VM_RUN/watch.stop"; wait "$VM_WATCH_PID" 2>/dev/null
-	wait_until 10 test -e "$VM_RUN/watch.samples"
-	rm -f "$VM_RUN/watch.stop"
-	tr '\n' ' ' <"$VM_RUN/watch.out" | sed 's/ $//'
-}
-# sim_watch_samples: how many samples the last watch took
-sim_watch_samples() { cat "$VM_RUN/watch.samples"; }
-
 # line_consumer LINE: prints the consumer of the line as gpioinfo reports it (empty when free).
 line_consumer() {
 	_sim_find "$1" || return 1
@@ -203,19 +179,75 @@ line_consumer() {
 lines_used_by() { gpioinfo 2>/dev/null | grep -c "consumer=\"$1\""; }
 
 # gpio_trace_start / gpio_trace_stop: kernel tracepoints gpio_value and gpio_direction for
-# everything between; stop prints "GPIONUM dir|set|get VALUE" lines. gpio_global LINE prints the
-# global number the trace uses for a line.
+# everything between; stop prints "GPIONUM dir-in|dir-out" and "GPIONUM set|get VALUE" lines and
+# keeps the raw trace for gpio_levels and gpio_set_times. gpio_global LINE prints the global number
+# the trace uses for a line. The trace clock is CLOCK_MONOTONIC ("mono"), the clock of the
+# kernel's line-info events (line_watch_*), so the two records can be ordered against each other.
+# This is the kernel's own record of every level gpiolib drove, however short: scenarios check
+# it instead of sampling sim_value in a loop, which misses short levels on a busy machine.
+VM_TRACE_RAW=$VM_RUN/trace.raw
 gpio_trace_start() {
 	_t=/sys/kernel/tracing
-	echo 0 >"$_t/tracing_on"; : >"$_t/trace"
+	echo 0 >"$_t/tracing_on"
+	echo mono >"$_t/trace_clock" 2>/dev/null
+	: >"$_t/trace"
 	echo 1 >"$_t/events/gpio/enable"
 	echo 1 >"$_t/tracing_on"
 }
 gpio_trace_stop() {
 	_t=/sys/kernel/tracing
 	echo 0 >"$_t/tracing_on"; echo 0 >"$_t/events/gpio/enable"
+	cat "$_t/trace" >"$VM_TRACE_RAW"
 	sed -n -e 's/.*gpio_value: \([0-9]*\) \([a-z]*\) \([0-9]*\).*/\1 \2 \3/p' \
-		-e 's/.*gpio_direction: \([0-9]*\) \([a-z]*\).*/\1 dir-\2/p' "$_t/trace"
+		-e 's/.*gpio_direction: \([0-9]*\) \([a-z]*\).*/\1 dir-\2/p' "$VM_TRACE_RAW"
+}
+# gpio_levels GLOBAL: from the last trace, in order, what the kernel put on the line: the value
+# for each "set", "in" for each switch to input (the line then shows its pull); repeats merged.
+# "1": only ever driven 1. "" : nothing driven and the direction never changed.
+gpio_levels() {
+	sed -n -e "s/.*gpio_value: $1 set \([0-9]*\).*/\1/p" -e "s/.*gpio_direction: $1 in.*/in/p" \
+		"$VM_TRACE_RAW" | uniq | tr '\n' ' ' | sed 's/ $//'
+}
+# gpio_set_times GLOBAL: "SECONDS VALUE" (CLOCK_MONOTONIC) for every value set on the line.
+gpio_set_times() {
+	sed -n "s/.* \([0-9][0-9]*\.[0-9]*\): gpio_value: $1 set \([0-9]*\).*/\1 \2/p" "$VM_TRACE_RAW"
+}
+
+# line_watch_start LINE: records the kernel's line-info change events for LINE (requested,
+# released, reconfigured, with their CLOCK_MONOTONIC timestamps) in the background until
+# line_watch_stop; line_watch_events then prints them as "EVENT SECONDS" lines. A free line of the
+# same chip is watched too, as a marker: line_watch_stop requests and releases it and waits until
+# the watcher has printed that release, so every event before it has been read (one queue per
+# chip, in order) and none is lost to a watcher that a busy machine has not scheduled yet.
+line_watch_start() {
+	line_watch_stop
+	_sim_find "$1" || return 1
+	_lw_off=$(awk -v d="$_sim_dir" '$4 == d { print $3 }' "$VM_RUN/lines")
+	_lw_chip=$_sim_chip
+	_lw_mark=
+	for _o in $(awk -v c="$_lw_chip" -v o="$_lw_off" '$5 == c && $3 != o { print $3 }' "$VM_RUN/lines" | sort -rn); do
+		gpioinfo -c "$_lw_chip" "$_o" 2>/dev/null | grep -q 'consumer=' && continue
+		_lw_mark=$_o; break
+	done
+	[ -n "$_lw_mark" ] || { echo "line_watch: no free line on $_lw_chip for the marker" >&2; return 1; }
+	echo "$_lw_chip $_lw_off $_lw_mark" >"$VM_RUN/linewatch.lines"
+	: >"$VM_RUN/linewatch"
+	gpionotify --banner -F '%o %E %S' -c "$_lw_chip" "$_lw_off" "$_lw_mark" >"$VM_RUN/linewatch" 2>&1 &
+	echo $! >"$VM_RUN/linewatch.pid"
+	wait_until 5 grep -q . "$VM_RUN/linewatch"   # the banner: the watch is live
+}
+line_watch_stop() {
+	[ -s "$VM_RUN/linewatch.pid" ] || return 0
+	read -r _lw_chip _lw_off _lw_mark <"$VM_RUN/linewatch.lines"
+	gpioget -c "$_lw_chip" "$_lw_mark" >/dev/null 2>&1
+	wait_until 10 grep -q "^$_lw_mark released " "$VM_RUN/linewatch" ||
+		diag "line_watch: the marker's release on $_lw_chip $_lw_mark was not seen"
+	kill "$(cat "$VM_RUN/linewatch.pid")" 2>/dev/null; wait "$(cat "$VM_RUN/linewatch.pid")" 2>/dev/null
+	rm -f "$VM_RUN/linewatch.pid"
+}
+line_watch_events() {
+	read -r _lw_chip _lw_off _lw_mark <"$VM_RUN/linewatch.lines"
+	awk -v o="$_lw_off" '$1 == o && $2 ~ /^(requested|released|reconfigured)$/ { print $2, $3 }' "$VM_RUN/linewatch"
 }
 gpio_global() {
 	_sim_find "$1" || return 1

@@ -1,8 +1,9 @@
 # Interlocks: at most one output of a group is ON, and switching one ON first switches the
 # others OFF and waits wait_ms after the last OFF. Race: ON commands to both outputs of a pair,
-# alternating and fast (two publishers at once, plus one-by-one), while a sampling loop reads both
-# lines and the kernel's gpio_value tracepoint records every level driven (with us timestamps).
-# From the trace: never both ON, and every ON comes >= wait_ms after the other's last OFF.
+# alternating and fast (two publishers at once, plus one-by-one), while the kernel's gpio_value
+# tracepoint records every level driven (with us timestamps). From the trace: never both ON, and
+# every ON comes >= wait_ms after the other's last OFF. (No loop sampling the lines: it could miss
+# a short overlap on a busy machine, and it took the CPU from the daemon.)
 write_config /tmp/g.conf <<'CONF'
 @BROKER@
 outputs = (
@@ -38,14 +39,6 @@ replay() {
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 ga=$(gpio_global GPIO22) gb=$(gpio_global GPIO23)
-pa=$(sim_path GPIO22)/value pb=$(sim_path GPIO23)/value
-# both-sampler: counts samples and samples with both lines at 1
-rm -f "$VM_RUN/b.stop"
-( n=0 both=0 ons=0; while [ ! -e "$VM_RUN/b.stop" ]; do read -r va <"$pa"; read -r vb <"$pb"
-	n=$((n + 1)); [ "$va$vb" = 11 ] && both=$((both + 1)); [ "$va$vb" != 00 ] && ons=$((ons + 1)); done
-  echo "$n $both $ons" >"$VM_RUN/b.out" ) &
-bp=$!
-
 gpio_trace_start
 t0=$(now_ms)
 # two publishers at once, each sending ON as fast as mosquitto_pub -l can
@@ -64,14 +57,11 @@ done
 t1=$(now_ms)
 sleep_ms 500       # the last pending ON comes after the wait
 gpio_trace_stop >/dev/null
-touch "$VM_RUN/b.stop"; wait $bp
-read -r n both ons <"$VM_RUN/b.out"
 r=$(replay 100 "$ga" "$gb")
-diag "race: $((t1 - t0)) ms of commands; trace: $r; sampling: $n samples, $ons with a line ON, $both with both ON"
+diag "race: $((t1 - t0)) ms of commands; trace: $r"
 [ "$(field "$r" sets)" -gt 4 ] && ok "race: the outputs switched ($(field "$r" sets) levels driven)" \
 	|| not_ok "race: the outputs hardly switched ($r)"
 is "$(field "$r" both_on)" 0 "race: the trace never has both ON"
-is "$both" 0 "race: no sample with both lines ON ($n samples)"
 is "$(field "$r" violations)" 0 "race: every ON >= 100 ms after the other's OFF (min $(field "$r" min_gap) ms)" ||
 	diag "  gaps shorter than 100 ms: $(field "$r" short)"
 

@@ -1,8 +1,10 @@
 # on_exit = "off": at SIGTERM the output is driven OFF and that OFF is published before
 # "offline"; on_exit = "keep" (the default): the line keeps its level until it is released and
 # no OFF is published. gpio-sim shows a released line at its pull, so what the daemon drove is
-# read from the kernel's gpio_value tracepoint, and a sampling loop over a pull-up shows the
-# ON -> OFF -> released (pull-up) sequence.
+# read from the kernel's own records: the gpio_value tracepoint (every level driven, however
+# short) and the line-info "released" event, both on CLOCK_MONOTONIC, give the valve's
+# ON -> OFF -> released (pull-up) sequence in order. (A loop sampling the line's level missed the
+# short OFF on a busy machine.)
 write_config /tmp/g.conf <<'CONF'
 @BROKER@
 outputs = (
@@ -23,15 +25,21 @@ check "dflt ON" mqtt_wait $BASE/dflt ON 5
 is "$(mqtt_get $BASE/valve) $(mqtt_get $BASE/light)" "ON ON" "all three ON"
 
 mqtt_record "$BASE/#"
-sim_watch_start GPIO16
+is "$(sim_value GPIO16)" 1 "on_exit = off: valve line ON before the stop"
+line_watch_start GPIO16 || bail "cannot watch GPIO16"
 gpio_trace_start
 daemon_stop
 trace=$(gpio_trace_stop)
-sim_watch_stop >"$VM_RUN/seen"; seen=$(cat "$VM_RUN/seen")   # not in $(): its wait must run in this shell
+line_watch_stop
 is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-diag "valve during stop: sampled $seen; driven valve: '$(drove $gv)', light: '$(drove $gl)', dflt: '$(drove $gd)'"
+off_at=$(gpio_set_times $gv | awk '$2 == 0 { print $1; exit }')
+rel_at=$(line_watch_events | awk '$1 == "released" { print $2; exit }')
+diag "valve during stop: driven '$(drove $gv)' (0 at ${off_at:-never}), released at ${rel_at:-never}; light: '$(drove $gl)', dflt: '$(drove $gd)'"
 is "$(drove $gv)" 0 "on_exit = off: the kernel drove 0 on the valve line at the stop"
-is "$seen" "1 0 1" "on_exit = off: valve line ON -> OFF -> released (pull-up)"
+is "$(line_watch_events | awk '{ printf "%s ", $1 }' | sed 's/ $//')" released "on_exit = off: the valve line was released once, nothing else"
+check "on_exit = off: valve OFF driven before the line was released (kernel timestamps: ${off_at:-none} < ${rel_at:-none})" \
+	awk -v a="${off_at:-x}" -v b="${rel_at:-x}" 'BEGIN { exit !(a != "x" && b != "x" && a + 0 < b + 0) }'
+is "$(sim_value GPIO16)" 1 "on_exit = off: released valve line back at its pull-up"
 is "$(drove $gl)" "" "on_exit = keep: nothing driven on the light line at the stop"
 is "$(drove $gd)" "" "default (keep): nothing driven on the dflt line at the stop"
 is "$(lines_used_by gpio2mqtt)" 0 "lines released"
