@@ -11,6 +11,7 @@
 #include "file.h"
 #include "log.h"
 #include "paths.h"
+#include "util.h"
 
 int announce_setup(struct announce *a, const struct config *cfg, struct topics **topics)
 {
@@ -21,10 +22,7 @@ int announce_setup(struct announce *a, const struct config *cfg, struct topics *
 
 	*a = (struct announce){ 0 };
 	*topics = NULL;
-	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "gpio2mqtt");
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
+	util_hostname(host, sizeof(host), "gpio2mqtt");
 	r = discovery_id_read(id);
 	if (r < 0) {
 		discovery_id_from_name(host, id);

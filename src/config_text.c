@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The text side of loading a configuration (config_text.h): no libconfig here. */
 #include "config_text.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -209,14 +210,12 @@ void config_hostname_get(char *buf, size_t size)
 
 	/* A test hook (documented in gpio2mqtt(8)): golden --check -v outputs must not depend on
 	 * the machine they run on. */
-	if (fixed && fixed[0])
+	if (fixed && fixed[0]) {
 		snprintf(host, sizeof(host), "%s", fixed);
-	else if (gethostname(host, sizeof(host)) < 0)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	if (!host[0])
-		snprintf(host, sizeof(host), "unknown");
+		host[strcspn(host, ".")] = '\0';
+	} else {
+		util_hostname(host, sizeof(host), "unknown");
+	}
 	for (i = 0; host[i] && i < CONFIG_HOST_MAX && i + 1 < size; i++) {
 		unsigned char c = (unsigned char)host[i];
 

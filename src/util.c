@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #define UTIL_FNV1A_PRIME 0x100000001b3ULL
 
@@ -50,4 +52,15 @@ uint64_t util_clock_ms(clockid_t clock)
 uint64_t util_now_ms(void)
 {
 	return util_clock_ms(CLOCK_MONOTONIC);
+}
+
+void util_hostname(char *buf, size_t size, const char *fallback)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	snprintf(buf, size, "%s", host[0] ? host : fallback);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Small helpers more than one module needs: clocks and a hash. No state, no I/O. */
+/* Small helpers more than one module needs: clocks, a hash, the hostname. No state. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,3 +21,6 @@ uint64_t util_clock_us(clockid_t clock);
 uint64_t util_clock_ms(clockid_t clock);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t util_now_ms(void);
+
+/* The hostname up to its first '.' into BUF (SIZE > 0), or FALLBACK when there is none. */
+void util_hostname(char *buf, size_t size, const char *fallback);

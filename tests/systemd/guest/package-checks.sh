@@ -12,6 +12,8 @@ BASE=pkgtest
 export SYSTEMD_PAGER= SYSTEMD_COLORS=0 LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
 
 # ---------------------------------------------------------------- TAP
+# The same few TAP helpers as checks.sh, on purpose: each guest script is the one file its
+# test puts on the payload disk and runs there, so it carries its own.
 n=0
 failed=0
 tap() { echo "@@T $*"; }
