@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The text side of loading a configuration (config_text.h): no libconfig here. */
 #include "config_text.h"
-#include "util.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -10,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "util.h"
 
 /* ---- strings ---------------------------------------------------------------------------- */
 
