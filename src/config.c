@@ -561,19 +561,15 @@ static int config_parse_pin_line(struct config_loader *ld, const config_setting_
 	struct config_pin_seen *seen = &ld->seen[self];
 	const config_setting_t *at;
 	const char *line = NULL, *chip = NULL;
-	char quoted[CONFIG_QUOTE_MAX];
+	char *message = NULL;
 	long long offset = 0;
 	bool valid = true;
 	int r;
 
 	/* line = 12: a number where a line name is meant (the Pi's header numbering). */
 	if (line_s && config_setting_type(line_s) == CONFIG_TYPE_INT) {
-		int n = config_setting_get_int(line_s);
-
-		r = config_loader_report(ld, line_s, "%s: line must be a string: a line name such as "
-						     "\"GPIO%d\" (gpioinfo lists them), or chip and "
-						     "offset = %d",
-					 ctx, n, n);
+		r = config_check_line_number(ctx, config_setting_get_int(line_s), &message);
+		r = config_loader_take(ld, line_s, r, message);
 		if (r < 0)
 			return r;
 		valid = false;
@@ -619,22 +615,12 @@ static int config_parse_pin_line(struct config_loader *ld, const config_setting_
 		at = chip_s;
 	}
 	for (size_t i = 0; i < self; i++) {
-		const struct config_line *other = &ld->cfg->pins[i].line;
-
 		if (!ld->seen[i].line_line)
 			continue;
-		if (pin->line.name && other->name && strcmp(pin->line.name, other->name) == 0) {
-			config_quote(quoted, sizeof(quoted), pin->line.name);
-			return config_loader_report(ld, at, "%s: line %s already used by %s (line %d)",
-						    ctx, quoted, ld->seen[i].ctx, ld->seen[i].line_line);
-		}
-		if (pin->line.chip && other->chip && strcmp(pin->line.chip, other->chip) == 0 &&
-		    pin->line.offset == other->offset) {
-			config_quote(quoted, sizeof(quoted), pin->line.chip);
-			return config_loader_report(ld, at, "%s: chip %s offset %u already used by %s "
-							    "(line %d)", ctx, quoted, pin->line.offset,
-						    ld->seen[i].ctx, ld->seen[i].line_line);
-		}
+		r = config_check_line_reuse(ctx, &pin->line, &ld->cfg->pins[i].line, ld->seen[i].ctx,
+					    ld->seen[i].line_line, &message);
+		if (r != CONFIG_CHECK_OK)
+			return config_loader_take(ld, at, r, message);
 	}
 	seen->line_line = (int)config_setting_source_line(at);
 	return 0;
@@ -1116,58 +1102,6 @@ static struct config *config_new(const char *path)
 	config_keys_default(config_tls_keys, &cfg->mqtt.tls, NULL);
 	config_keys_default(config_discovery_keys, &cfg->discovery, NULL);
 	return cfg;
-}
-
-/* After a syntax error at LINE: when FP's text has a comma followed (past blanks and comments)
- * by the ')' or ']' that closes a list on LINE, the line of that comma; else 0. libconfig 1.5
- * does not accept a comma after a list's last element, and says only "syntax error". */
-static int config_trailing_comma_line(FILE *fp, int line)
-{
-	int c, cur = 1, comma_line = 0;
-
-	rewind(fp);
-	while ((c = getc(fp)) != EOF) {
-		if (c == '\n') {
-			cur++;
-			continue;
-		}
-		if (c == '"') { /* a string: commas inside do not count */
-			while ((c = getc(fp)) != EOF && c != '"') {
-				if (c == '\\')
-					c = getc(fp);
-				if (c == '\n')
-					cur++;
-			}
-			comma_line = 0;
-			continue;
-		}
-		if (c == '#' || (c == '/' && (c = getc(fp)) == '/')) {
-			while ((c = getc(fp)) != EOF && c != '\n')
-				;
-			cur++;
-			continue;
-		}
-		if (c == '*') { /* after a '/': a block comment */
-			int prev = 0;
-
-			while ((c = getc(fp)) != EOF && !(prev == '*' && c == '/')) {
-				if (c == '\n')
-					cur++;
-				prev = c;
-			}
-			continue;
-		}
-		if (c == ',') {
-			comma_line = cur;
-		} else if ((c == ')' || c == ']') && comma_line) {
-			if (cur == line)
-				return comma_line;
-			comma_line = 0;
-		} else if (c != ' ' && c != '\t' && c != '\r') {
-			comma_line = 0;
-		}
-	}
-	return 0;
 }
 
 /* Reads PATH into LC. Returns 0, -EINVAL when the file cannot be opened or parsed (reported),

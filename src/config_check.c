@@ -204,6 +204,33 @@ int config_check_device_class(const char *ctx, const char *value, char **message
 			      ctx, quoted, n);
 }
 
+int config_check_line_number(const char *ctx, int n, char **message)
+{
+	return config_problem(message, "%s: line must be a string: a line name such as \"GPIO%d\" "
+				       "(gpioinfo lists them), or chip and offset = %d",
+			      ctx, n, n);
+}
+
+int config_check_line_reuse(const char *ctx, const struct config_line *line,
+			    const struct config_line *other, const char *other_ctx, int other_line,
+			    char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	if (line->name && other->name && strcmp(line->name, other->name) == 0) {
+		config_quote(quoted, sizeof(quoted), line->name);
+		return config_problem(message, "%s: line %s already used by %s (line %d)", ctx,
+				      quoted, other_ctx, other_line);
+	}
+	if (line->chip && other->chip && strcmp(line->chip, other->chip) == 0 &&
+	    line->offset == other->offset) {
+		config_quote(quoted, sizeof(quoted), line->chip);
+		return config_problem(message, "%s: chip %s offset %u already used by %s (line %d)",
+				      ctx, quoted, line->offset, other_ctx, other_line);
+	}
+	return CONFIG_CHECK_OK;
+}
+
 int config_check_display_name(const char *ctx, const char *key, const char *value,
 			      char **message)
 {

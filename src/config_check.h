@@ -26,6 +26,12 @@ int config_check_discovery_topic(const char *key, const char *value, char **mess
 /* A pin name is one topic level and not a reserved one ("status", "health"). */
 int config_check_pin_name(const char *ctx, const char *name, char **message);
 int config_check_device_class(const char *ctx, const char *value, char **message);
+/* line = N (a number): always a problem, with the line name and the chip + offset form meant. */
+int config_check_line_number(const char *ctx, int n, char **message);
+/* LINE is the line OTHER (of pin OTHER_CTX, at OTHER_LINE in the file) already uses: a problem. */
+int config_check_line_reuse(const char *ctx, const struct config_line *line,
+			    const struct config_line *other, const char *other_ctx, int other_line,
+			    char **message);
 /* A name for people (display_name, device_name): valid UTF-8, no control characters, at most
  * CONFIG_DISPLAY_NAME_MAX bytes. */
 #define CONFIG_DISPLAY_NAME_MAX 128

@@ -199,6 +199,58 @@ size_t config_key_closeness(const char *key, const char *candidate)
 	return 4;
 }
 
+/* After a syntax error at LINE: when FP's text has a comma followed (past blanks and comments)
+ * by the ')' or ']' that closes a list on LINE, the line of that comma; else 0. libconfig 1.5
+ * does not accept a comma after a list's last element, and says only "syntax error". */
+int config_trailing_comma_line(FILE *fp, int line)
+{
+	int c, cur = 1, comma_line = 0;
+
+	rewind(fp);
+	while ((c = getc(fp)) != EOF) {
+		if (c == '\n') {
+			cur++;
+			continue;
+		}
+		if (c == '"') { /* a string: commas inside do not count */
+			while ((c = getc(fp)) != EOF && c != '"') {
+				if (c == '\\')
+					c = getc(fp);
+				if (c == '\n')
+					cur++;
+			}
+			comma_line = 0;
+			continue;
+		}
+		if (c == '#' || (c == '/' && (c = getc(fp)) == '/')) {
+			while ((c = getc(fp)) != EOF && c != '\n')
+				;
+			cur++;
+			continue;
+		}
+		if (c == '*') { /* after a '/': a block comment */
+			int prev = 0;
+
+			while ((c = getc(fp)) != EOF && !(prev == '*' && c == '/')) {
+				if (c == '\n')
+					cur++;
+				prev = c;
+			}
+			continue;
+		}
+		if (c == ',') {
+			comma_line = cur;
+		} else if ((c == ')' || c == ']') && comma_line) {
+			if (cur == line)
+				return comma_line;
+			comma_line = 0;
+		} else if (c != ' ' && c != '\t' && c != '\r') {
+			comma_line = 0;
+		}
+	}
+	return 0;
+}
+
 /* ---- defaults from the hostname --------------------------------------------------------- */
 
 /* The hostname up to its first '.', with every byte that is not printable ASCII or is '+', '#'

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -43,6 +44,11 @@ size_t config_key_closeness(const char *key, const char *candidate);
 /* The hostname for defaults (client id, base topic): up to its first '.', made safe for a
  * client id and a topic level; GPIO2MQTT_HOSTNAME replaces it (a test hook). */
 void config_hostname_get(char *buf, size_t size);
+
+/* After a syntax error at LINE: when FP's text has a comma followed (past blanks and comments)
+ * by the ')' or ']' that closes a list on LINE, the line of that comma; else 0 (libconfig 1.5
+ * refuses such a comma with only "syntax error"). Reads FP from its start. */
+int config_trailing_comma_line(FILE *fp, int line);
 
 /* Appends "FILE:LINE: MESSAGE" to ERRORS, taking MESSAGE (freed also on failure). Returns 0 or
  * -ENOMEM. */

@@ -11,6 +11,7 @@
 
 #include "build-config.h"
 #include "config.h"
+#include "config_warn.h"
 #include "daemon.h"
 #include "gpio.h"
 #include "log.h"
@@ -213,7 +214,7 @@ int main(int argc, char **argv)
 		config_errors_clear(&errors);
 		return EXIT_CONFIG;
 	}
-	mqtt_config_warn(&cfg->mqtt, check);
+	config_warn(&cfg->mqtt, check);
 	if (check) {
 		size_t problems = lines ? main_check_lines(cfg) : 0;
 

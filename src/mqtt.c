@@ -2,7 +2,6 @@
 #include "mqtt.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <pthread.h>
@@ -14,7 +13,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,8 +37,6 @@
 /* Where OpenSSL keeps the system's certificates on Debian, for a client certificate without
  * ca_file/ca_path (libmosquitto needs a CA location with a client certificate). */
 #define MQTT_SYSTEM_CA_PATH "/etc/ssl/certs"
-/* The group gpio2mqtt.service gives its dynamic user (SupplementaryGroups=). */
-#define MQTT_SERVICE_GROUP "gpio"
 
 struct mqtt_node {
 	struct mqtt_node *next;
@@ -484,43 +480,6 @@ static int mqtt_errno(int rc)
 	}
 }
 
-/* A secret file's permissions. The shipped unit runs the daemon as a dynamic user whose only
- * group is gpio: it can read a file that is group-readable by gpio (or by everyone), nothing
- * else, so "chmod 600" (owned by root) is the advice that locks the service out. CHECK: also
- * say when the service could not read it (gpio2mqtt --check, usually run as root, which can). */
-static void mqtt_file_warn(const char *what, const char *path, bool check)
-{
-	struct group *gpio = getgrnam(MQTT_SERVICE_GROUP);
-	struct stat st;
-
-	if (!path || stat(path, &st) != 0)
-		return;
-	if (st.st_mode & S_IROTH)
-		log_warning("mqtt: %s %s can be read by every user on this machine; make it "
-			    "readable by the service's group only (chgrp " MQTT_SERVICE_GROUP " %s; "
-			    "chmod 640 %s), or use a systemd credential (README, \"Credentials\")",
-			    what, path, path, path);
-	else if (check && !(gpio && st.st_gid == gpio->gr_gid && (st.st_mode & S_IRGRP)))
-		log_warning("mqtt: %s %s: gpio2mqtt.service (a dynamic user in group "
-			    MQTT_SERVICE_GROUP ") cannot read it (owner %u, group %u, mode %04o): "
-			    "chgrp " MQTT_SERVICE_GROUP " %s; chmod 640 %s, or use a systemd "
-			    "credential (LoadCredential=mqtt-password:%s in systemctl edit "
-			    "gpio2mqtt, and no password_file)",
-			    what, path, (unsigned int)st.st_uid, (unsigned int)st.st_gid,
-			    (unsigned int)(st.st_mode & 07777), path, path, path);
-}
-
-void mqtt_config_warn(const struct config_mqtt *cfg, bool check)
-{
-	if (cfg->password_file && !cfg->password_from_credential)
-		mqtt_file_warn("password_file", cfg->password_file, check);
-	if (cfg->tls.enabled)
-		mqtt_file_warn("tls.key_password_file", cfg->tls.key_password_file, check);
-	if (cfg->tls.enabled && cfg->tls.insecure_skip_verify)
-		log_warning("mqtt: tls.insecure_skip_verify = true: the broker's certificate and host "
-			    "name are NOT checked; anyone on the network path can pose as the broker "
-			    "and read the password");
-}
 
 /* TLS settings, applied once before the first connect (libmosquitto keeps them for every
  * connection it makes). */

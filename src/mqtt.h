@@ -47,11 +47,6 @@ struct mqtt_event {
 
 struct mqtt;
 
-/* Warnings about the configuration that do not stop the daemon: a password file other users
- * may read, TLS without verification. Called at start and on reload, and by --check (CHECK),
- * which also says when gpio2mqtt.service's user (a dynamic user in group gpio) could not read a
- * secret file. */
-void mqtt_config_warn(const struct config_mqtt *cfg, bool check);
 
 /* CFG must outlive the mqtt object. The Last Will is WILL_PAYLOAD on WILL_TOPIC, QoS 1,
  * retained. A failure (TLS files, memory) is logged here. */

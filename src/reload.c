@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "config_warn.h"
 #include "kind.h"
 #include "log.h"
 #include "mqtt.h"
@@ -38,7 +39,7 @@ int reload_config_read(const char *path, struct config **out)
 		return r;
 	}
 	config_errors_clear(&errors);
-	mqtt_config_warn(&cfg->mqtt, false);
+	config_warn(&cfg->mqtt, false);
 	*out = cfg;
 	return 0;
 }
