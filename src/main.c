@@ -111,9 +111,9 @@ static size_t main_check_lines(const struct config *cfg)
 	return problems;
 }
 
-/* The daemon, started in its order (src/daemon.h); each step logs its own failure. */
-/* Returns 0 after a stop, MAIN_OUTCOME_BAD_LINE when a configured line does not exist, or a
- * negative errno. */
+/* The daemon, started in its order (src/daemon.h); each step logs its own failure. Returns 0
+ * after a stop, MAIN_OUTCOME_BAD_LINE when a configured line does not exist, or a negative
+ * errno. */
 static int main_run(struct config *cfg, const char *config_path)
 {
 	struct daemon *d = NULL;
