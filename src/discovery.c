@@ -291,6 +291,89 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	return discovery_messages_take(out, topic, payload, true);
 }
 
+/* An output with pulse_ms: a button entity that sends one pulse of that length to
+ * <base>/<name>/pulse (a garage door opener is pressed, not switched). */
+static int discovery_ha_pulse_button(const struct discovery *d, size_t pin,
+				     struct discovery_messages *out)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const struct topics_pin *tp = &d->topics->pins[pin];
+	char *uid = util_printf("%s_%s_pulse", d->topics->ha_node, tp->object_id);
+	char *press = util_printf("%u", p->pulse_ms);
+	char *name = util_printf("%s pulse", p->display_name ? p->display_name : p->name);
+	char *topic = NULL, *payload = NULL;
+	cJSON *obj = cJSON_CreateObject();
+	bool ok = obj && uid && press && name;
+
+	ok = ok && discovery_json_str(obj, "name", name) &&
+	     discovery_json_str(obj, "unique_id", uid) &&
+	     discovery_json_str(obj, "command_topic", tp->pulse) &&
+	     discovery_json_str(obj, "payload_press", press) &&
+	     cJSON_AddFalseToObject(obj, "retain") && discovery_json_common(d, obj);
+	if (ok)
+		payload = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	free(uid);
+	free(press);
+	free(name);
+	if (payload)
+		topic = topics_ha_config(d->topics, pin, "button");
+	if (!payload || !topic) {
+		free(payload);
+		free(topic);
+		return -ENOMEM;
+	}
+	return discovery_messages_take(out, topic, payload, true);
+}
+
+/* The health counters (<base>/health) the device's diagnostic sensors show. */
+static const struct {
+	const char *key, *name, *unit, *device_class;
+} discovery_health_sensors[] = {
+	{ "edges_lost", "Edges lost", NULL, NULL },
+	{ "publishes_failed", "Publishes failed", NULL, NULL },
+	{ "reconnects", "MQTT reconnects", NULL, NULL },
+	{ "uptime_s", "Uptime", "s", "duration" },
+};
+
+/* A diagnostic sensor of the device for health counter K. */
+static int discovery_ha_health(const struct discovery *d, size_t k,
+			       struct discovery_messages *out)
+{
+	char *object_id = util_printf("health_%s", discovery_health_sensors[k].key);
+	char *uid = util_printf("%s_health_%s", d->topics->ha_node, discovery_health_sensors[k].key);
+	char *tmpl = util_printf("{{ value_json.%s }}", discovery_health_sensors[k].key);
+	char *topic = NULL, *payload = NULL;
+	cJSON *obj = cJSON_CreateObject();
+	bool ok = obj && object_id && uid && tmpl;
+
+	ok = ok && discovery_json_str(obj, "name", discovery_health_sensors[k].name) &&
+	     discovery_json_str(obj, "unique_id", uid) &&
+	     discovery_json_str(obj, "state_topic", d->topics->health) &&
+	     discovery_json_str(obj, "value_template", tmpl) &&
+	     discovery_json_str(obj, "entity_category", "diagnostic") &&
+	     discovery_json_str(obj, "state_class", "total_increasing");
+	if (discovery_health_sensors[k].unit)
+		ok = ok && discovery_json_str(obj, "unit_of_measurement",
+					      discovery_health_sensors[k].unit) &&
+		     discovery_json_str(obj, "device_class", discovery_health_sensors[k].device_class);
+	ok = ok && discovery_json_common(d, obj);
+	if (ok)
+		payload = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (payload)
+		topic = topics_ha_device_config(d->topics, "sensor", object_id);
+	free(object_id);
+	free(uid);
+	free(tmpl);
+	if (!payload || !topic) {
+		free(payload);
+		free(topic);
+		return -ENOMEM;
+	}
+	return discovery_messages_take(out, topic, payload, true);
+}
+
 int discovery_ha_configs(const struct discovery *d, struct discovery_messages *out)
 {
 	int r = 0;
@@ -305,7 +388,13 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
 			r = discovery_ha_config(d, i, kind_of(p)->ha_component(p), out);
 		if (r == 0 && d->topics->pins[i].has_event)
 			r = discovery_ha_config(d, i, "event", out);
+		if (r == 0 && d->topics->pins[i].commands && p->pulse_ms)
+			r = discovery_ha_pulse_button(d, i, out);
 	}
+	/* The device's own diagnostic sensors: the health counters. */
+	for (size_t k = 0; r == 0 && k < sizeof(discovery_health_sensors) /
+						  sizeof(discovery_health_sensors[0]); k++)
+		r = discovery_ha_health(d, k, out);
 	return r;
 }
 

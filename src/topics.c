@@ -218,6 +218,13 @@ char *topics_ha_config(const struct topics *t, size_t pin, const char *component
 			     t->pins[pin].object_id);
 }
 
+char *topics_ha_device_config(const struct topics *t, const char *component,
+			      const char *object_id)
+{
+	return util_printf("%s/%s/%s/%s/config", t->cfg->discovery.prefix, component, t->ha_node,
+			   object_id);
+}
+
 char *topics_homie_attr(const struct topics *t, size_t pin, const char *property,
 			const char *attr)
 {

@@ -91,6 +91,9 @@ int topics_homie_value(const struct topics *t, size_t pin, const char *property,
  * and the Homie attribute topic "homie/<device>[/<node>[/<property>]]/<attr>" (PIN SIZE_MAX: a
  * device attribute; PROPERTY NULL: a node attribute). */
 char *topics_ha_config(const struct topics *t, size_t pin, const char *component);
+/* The config topic of an entity of the device itself (not of a pin): OBJECT_ID under our node. */
+char *topics_ha_device_config(const struct topics *t, const char *component,
+			      const char *object_id);
 char *topics_homie_attr(const struct topics *t, size_t pin, const char *property,
 			const char *attr);
 

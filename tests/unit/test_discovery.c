@@ -285,8 +285,20 @@ static void test_ha_configs(void)
 
 	tap_is_int(discovery_ha_configs(d, &list), 0, "configs built");
 	/* door: binary_sensor; hall_button: event; bell: binary_sensor + event; relay: switch;
-	 * the light: light. */
-	tap_is_int((long long)list.n, 6, "six configs");
+	 * the light: light; and the device's four diagnostic sensors (health counters). */
+	tap_is_int((long long)list.n, 10, "six pin configs and four health sensors");
+	o = config_check(&list, "homeassistant/sensor/gpio2mqtt_" ID_A "/health_edges_lost/config",
+			 "Edges lost", "gpio2mqtt_" ID_A "_health_edges_lost", "gpio2mqtt/pi/health");
+	tap_is_str(json_str(o, "entity_category"), "diagnostic", "health sensor: diagnostic");
+	tap_is_str(json_str(o, "value_template"), "{{ value_json.edges_lost }}",
+		   "health sensor: its counter from the health JSON");
+	tap_is_str(json_str(o, "state_class"), "total_increasing", "health sensor: a counter");
+	cJSON_Delete(o);
+	o = config_check(&list, "homeassistant/sensor/gpio2mqtt_" ID_A "/health_uptime_s/config",
+			 "Uptime", "gpio2mqtt_" ID_A "_health_uptime_s", "gpio2mqtt/pi/health");
+	tap_is_str(json_str(o, "unit_of_measurement"), "s", "uptime: in seconds");
+	tap_is_str(json_str(o, "device_class"), "duration", "uptime: a duration");
+	cJSON_Delete(o);
 
 	o = config_check(&list, "homeassistant/binary_sensor/gpio2mqtt_" ID_A "/door/config", "door",
 			 "gpio2mqtt_" ID_A "_door", "gpio2mqtt/pi/door");
@@ -653,6 +665,44 @@ static void test_display_names(void)
 	disc_free(d);
 }
 
+/* An output with pulse_ms (a garage door opener) also gets a Home Assistant button that
+ * sends one pulse of that length to <base>/<name>/pulse. */
+static void test_pulse_button(void)
+{
+	struct config_pin two[] = {
+		{ .name = "door", .direction = CONFIG_DIRECTION_INPUT, .publish_state = true },
+		{ .name = "garage", .direction = CONFIG_DIRECTION_OUTPUT, .retain = true,
+		  .pulse_ms = 500 },
+	};
+	struct config c = cfg;
+	struct discovery_messages list = { 0 };
+	struct discovery *d = NULL;
+	const struct discovery_message *m;
+	cJSON *o;
+
+	c.pins = two;
+	c.n_pins = 2;
+	c.n_inputs = 1;
+	c.n_outputs = 1;
+	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "pulse button: discovery"))
+		return;
+	tap_is_int(discovery_ha_configs(d, &list), 0, "pulse button: configs");
+	m = find(&list, "homeassistant/button/gpio2mqtt_" ID_A "/garage/config");
+	o = m ? cJSON_Parse(m->payload) : NULL;
+	tap_is_str(json_str(o, "command_topic"), "gpio2mqtt/pi/garage/pulse",
+		   "pulse button: presses on the pulse topic");
+	tap_is_str(json_str(o, "payload_press"), "500", "pulse button: pulse_ms long");
+	tap_is_str(json_str(o, "unique_id"), "gpio2mqtt_" ID_A "_garage_pulse",
+		   "pulse button: its own unique id");
+	cJSON_Delete(o);
+	tap_ok(find(&list, "homeassistant/switch/gpio2mqtt_" ID_A "/garage/config") != NULL,
+	       "pulse button: the switch stays");
+	tap_ok(!find(&list, "homeassistant/button/gpio2mqtt_" ID_A "/door/config"),
+	       "no button for an input");
+	discovery_messages_clear(&list);
+	disc_free(d);
+}
+
 static void test_removals(void)
 {
 	struct discovery *d = make(ID_A);
@@ -843,6 +893,7 @@ int main(void)
 	test_homie_quiet_pins();
 	test_homie_openhab_events();
 	test_display_names();
+	test_pulse_button();
 	test_removals();
 	test_two_machines();
 	test_id_file();

@@ -18,10 +18,11 @@ CONF
 daemon_start /tmp/g.conf || bail "daemon did not start"
 check "online" mqtt_wait $BASE/status online 10
 
-configs=$(mosquitto_sub $(_mq) -t 'homeassistant/#' --retained-only -C 4 -W 10 -F '%t' 2>/dev/null | sort)
+# One config per pin entity, and the device's four diagnostic sensors (the health counters).
+configs=$(mosquitto_sub $(_mq) -t 'homeassistant/#' --retained-only -C 8 -W 10 -F '%t' 2>/dev/null | sort)
 is "$(echo "$configs" | sed 's|/gpio2mqtt_[0-9a-f]*/|/ID/|' | tr '\n' ' ')" \
-   "homeassistant/binary_sensor/ID/door/config homeassistant/event/ID/hall_button/config homeassistant/light/ID/lamp/config homeassistant/switch/ID/relay/config " \
-   "one retained config per entity"
+   "homeassistant/binary_sensor/ID/door/config homeassistant/event/ID/hall_button/config homeassistant/light/ID/lamp/config homeassistant/sensor/ID/health_edges_lost/config homeassistant/sensor/ID/health_publishes_failed/config homeassistant/sensor/ID/health_reconnects/config homeassistant/sensor/ID/health_uptime_s/config homeassistant/switch/ID/relay/config " \
+   "one retained config per entity, and the health sensors"
 node=$(echo "$configs" | sed -n 's|^homeassistant/switch/\(gpio2mqtt_[0-9a-f]*\)/relay/config$|\1|p')
 like "$node" '^gpio2mqtt_[0-9a-f]{16}$' "node id derived from the machine id"
 relay=$(mqtt_get "homeassistant/switch/$node/relay/config")
@@ -51,7 +52,7 @@ wait_until 5 '[ -n "$(after | grep " $BASE/lamp ")" ]'
 rec=$(after | grep -n '' | sed 's/^\([0-9]*\):[01] \([^ ]*\).*/\1 \2/')
 last_config=$(echo "$rec" | awk '$2 ~ /^homeassistant\/.*\/config$/ { n = $1 } END { print n + 0 }')
 first_state=$(echo "$rec" | awk '$2 ~ /^gpio2mqtt\/test\/(door|relay|lamp)$/ { print $1; exit }')
-is "$(echo "$rec" | grep -c '/config$')" 4 "homeassistant/status online: 4 configs again"
+is "$(echo "$rec" | grep -c '/config$')" 8 "homeassistant/status online: 8 configs again"
 is "$(after | grep " $BASE/relay " | cut -d' ' -f3 | tr '\n' ' ')" "ON " "and the relay's state"
 check "configs before states ($last_config < $first_state)" test "$last_config" -lt "${first_state:-0}"
 mqtt_record_stop
