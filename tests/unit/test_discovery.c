@@ -554,6 +554,20 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A discovery object on C with the two pins TWO (an input, then an output); WHAT names the
+ * check. NULL (a failed check) when it cannot be made. */
+static struct discovery *make_two(struct config *c, struct config_pin two[2], const char *what)
+{
+	struct discovery *d = NULL;
+
+	c->pins = two;
+	c->n_pins = 2;
+	c->n_inputs = 1;
+	c->n_outputs = 1;
+	tap_ok(disc_new(&d, c, ID_A, "pi", "1") == 0, "%s: discovery", what);
+	return d;
+}
+
 /* A switch input with publish_state = false (kept for its bindings) publishes nothing: it is
  * no Homie node (its "state" property would never get a value). */
 static void test_homie_quiet_pins(void)
@@ -567,11 +581,8 @@ static void test_homie_quiet_pins(void)
 	struct discovery_messages list = { 0 };
 	struct discovery *d = NULL;
 
-	c.pins = two;
-	c.n_pins = 2;
-	c.n_inputs = 1;
-	c.n_outputs = 1;
-	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "quiet pin: discovery"))
+	d = make_two(&c, two, "quiet pin");
+	if (!d)
 		return;
 	tap_is_int(discovery_homie_tree(d, &list), 0, "quiet pin: tree");
 	tap_ok(find(&list, "homie/gpio2mqtt-" ID_A "/$nodes") &&
@@ -629,12 +640,9 @@ static void test_display_names(void)
 	const struct discovery_message *m;
 	cJSON *o;
 
-	c.pins = two;
-	c.n_pins = 2;
-	c.n_inputs = 1;
-	c.n_outputs = 1;
 	c.discovery.device_name = "Keller-Pi";
-	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "display names: discovery"))
+	d = make_two(&c, two, "display names");
+	if (!d)
 		return;
 	tap_is_int(discovery_ha_configs(d, &list), 0, "display names: configs");
 	m = find(&list, "homeassistant/binary_sensor/gpio2mqtt_" ID_A "/front_door/config");
@@ -680,11 +688,8 @@ static void test_pulse_button(void)
 	const struct discovery_message *m;
 	cJSON *o;
 
-	c.pins = two;
-	c.n_pins = 2;
-	c.n_inputs = 1;
-	c.n_outputs = 1;
-	if (!tap_ok(disc_new(&d, &c, ID_A, "pi", "1") == 0, "pulse button: discovery"))
+	d = make_two(&c, two, "pulse button");
+	if (!d)
 		return;
 	tap_is_int(discovery_ha_configs(d, &list), 0, "pulse button: configs");
 	m = find(&list, "homeassistant/button/gpio2mqtt_" ID_A "/garage/config");
