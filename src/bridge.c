@@ -16,6 +16,10 @@ struct bridge_pin {
 	/* inputs: the logic of its kind (src/kind.h) */
 	const struct pin_kind *kind;
 	struct kind_slot slot;
+	/* covers: the model (NULL for every other pin); a cover's relay: the cover's pin */
+	struct cover *cover;
+	bool is_cover_relay;
+	size_t cover_of;
 };
 
 struct bridge_group {
@@ -38,6 +42,7 @@ struct bridge {
 	size_t n_actions;
 	size_t cap_actions;
 	bool out_of_memory;
+	struct cover *covers; /* one per cover pin */
 };
 
 static bool bridge_is_space(char c)
@@ -130,6 +135,8 @@ size_t bridge_levels_sanitize(const struct config *cfg, bool *levels)
 	return cleared;
 }
 
+static int bridge_covers_new(struct bridge *bridge);
+
 int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels)
 {
 	struct bridge *bridge = calloc(1, sizeof(*bridge));
@@ -163,6 +170,10 @@ int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels
 		bridge->groups[g].cfg = &cfg->interlocks[g];
 		bridge->groups[g].pending = SIZE_MAX;
 	}
+	if (bridge_covers_new(bridge) < 0) {
+		bridge_free(bridge);
+		return -ENOMEM;
+	}
 	*out = bridge;
 	return 0;
 }
@@ -171,6 +182,7 @@ void bridge_free(struct bridge *bridge)
 {
 	if (!bridge)
 		return;
+	free(bridge->covers);
 	free(bridge->actions);
 	free(bridge->groups);
 	free(bridge->pins);
@@ -354,7 +366,7 @@ int bridge_output_command(struct bridge *bridge, size_t pin, enum bridge_command
 	bridge_begin(bridge);
 	if (pin >= bridge->n_pins)
 		return -EINVAL;
-	if (!bridge->pins[pin].is_output)
+	if (!bridge->pins[pin].is_output || bridge->pins[pin].is_cover_relay)
 		return -EPERM;
 	switch (command) {
 	case BRIDGE_COMMAND_ON:
@@ -383,12 +395,128 @@ int bridge_output_pulse(struct bridge *bridge, size_t pin, unsigned int duration
 	bridge_begin(bridge);
 	if (pin >= bridge->n_pins || duration_ms == 0)
 		return -EINVAL;
-	if (!bridge->pins[pin].is_output)
+	if (!bridge->pins[pin].is_output || bridge->pins[pin].is_cover_relay)
 		return -EPERM;
 	r = bridge_output_request(bridge, pin, true, duration_ms, now);
 	if (!bridge_state_published(bridge, pin))
 		bridge_state_publish(bridge, pin);
 	return bridge_end(bridge, r);
+}
+
+/* ---- covers ----------------------------------------------------------------------------- */
+
+static int bridge_covers_new(struct bridge *bridge)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < bridge->n_pins; i++)
+		n += bridge->pins[i].cfg->is_cover;
+	bridge->covers = calloc(n ? n : 1, sizeof(*bridge->covers));
+	if (!bridge->covers)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+
+		if (!c->is_cover)
+			continue;
+		bridge->pins[i].cover = &bridge->covers[n++];
+		cover_init(bridge->pins[i].cover, &c->cover, -1);
+		for (size_t r = 0; r < COVER_RELAYS; r++) {
+			size_t o = c->cover_relay[r];
+
+			if (!cover_relay_used(&c->cover, (enum cover_relay)r) ||
+			    o >= bridge->n_pins || !bridge->pins[o].is_output)
+				continue;
+			bridge->pins[o].is_cover_relay = true;
+			bridge->pins[o].cover_of = i;
+		}
+	}
+	return 0;
+}
+
+/* Carries out what cover PIN's model asked for. */
+static void bridge_cover_apply(struct bridge *bridge, size_t pin, const struct cover_out *out,
+			       uint64_t now)
+{
+	const struct config_pin *c = bridge->pins[pin].cfg;
+
+	for (size_t i = 0; i < out->n; i++) {
+		size_t o = c->cover_relay[out->items[i].relay];
+
+		if (o >= bridge->n_pins || !bridge->pins[o].is_cover_relay ||
+		    bridge->pins[o].cover_of != pin)
+			continue;
+		bridge_output_request(bridge, o, out->items[i].active, out->items[i].pulse_ms, now);
+	}
+	if (out->changed)
+		bridge_action_add(bridge, (struct bridge_action){
+			.type = BRIDGE_ACTION_PUBLISH_COVER,
+			.pin = pin,
+		});
+}
+
+int bridge_cover_restore(struct bridge *bridge, size_t pin, int position)
+{
+	if (pin >= bridge->n_pins || !bridge->pins[pin].cover)
+		return -EINVAL;
+	cover_init(bridge->pins[pin].cover, &bridge->pins[pin].cfg->cover, position);
+	return 0;
+}
+
+int bridge_cover_command(struct bridge *bridge, size_t pin, enum cover_command command,
+			 unsigned int position, uint64_t now)
+{
+	struct cover_out out = { .n = 0 };
+	int r;
+
+	bridge_begin(bridge);
+	if (pin >= bridge->n_pins)
+		return -EINVAL;
+	if (!bridge->pins[pin].cover)
+		return -EPERM;
+	r = cover_command(bridge->pins[pin].cover, command, position, now, &out);
+	if (r < 0)
+		return r;
+	out.changed = true; /* echoed, changed or not */
+	bridge_cover_apply(bridge, pin, &out, now);
+	return bridge_end(bridge, 0);
+}
+
+const struct cover *bridge_cover(const struct bridge *bridge, size_t pin)
+{
+	return pin < bridge->n_pins ? bridge->pins[pin].cover : NULL;
+}
+
+/* Input PIN is an end-stop of covers: they learn it reached (or left) its end. */
+static void bridge_covers_endstop(struct bridge *bridge, size_t pin, bool active, uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+
+		if (!bridge->pins[i].cover)
+			continue;
+		for (int end = COVER_END_CLOSED; end <= COVER_END_OPEN; end++) {
+			struct cover_out out = { .n = 0 };
+
+			if (!c->cover.endstop[end] || c->cover_endstop[end] != pin)
+				continue;
+			cover_endstop(bridge->pins[i].cover, (enum cover_end)end, active, now, &out);
+			bridge_cover_apply(bridge, i, &out, now);
+		}
+	}
+}
+
+static void bridge_covers_tick(struct bridge *bridge, uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		struct cover_out out = { .n = 0 };
+
+		if (!bridge->pins[i].cover || cover_deadline(bridge->pins[i].cover) > now)
+			continue;
+		cover_tick(bridge->pins[i].cover, now, &out);
+		bridge_cover_apply(bridge, i, &out, now);
+	}
 }
 
 /* ---- inputs ----------------------------------------------------------------------------- */
@@ -450,6 +578,7 @@ int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t n
 		bridge_events_publish(bridge, pin, &events);
 	}
 	bridge_bindings_run(bridge, pin, active, now);
+	bridge_covers_endstop(bridge, pin, active, now);
 	return bridge_end(bridge, 0);
 }
 
@@ -479,6 +608,7 @@ int bridge_tick(struct bridge *bridge, uint64_t now)
 		group->pending = SIZE_MAX;
 		bridge_output_request(bridge, pin, true, group->pending_pulse_ms, now);
 	}
+	bridge_covers_tick(bridge, now);
 	return bridge_end(bridge, 0);
 }
 
@@ -497,6 +627,13 @@ uint64_t bridge_next_deadline(const struct bridge *bridge)
 		if (bridge->groups[g].pending != SIZE_MAX && bridge->groups[g].pending_at < next)
 			next = bridge->groups[g].pending_at;
 	}
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		uint64_t d = bridge->pins[i].cover ? cover_deadline(bridge->pins[i].cover)
+						   : BRIDGE_NO_DEADLINE;
+
+		if (d < next)
+			next = d;
+	}
 	return next;
 }
 
@@ -504,6 +641,14 @@ void bridge_output_driven(struct bridge *bridge, size_t pin, bool active, uint64
 {
 	struct bridge_group *group;
 
+	if (pin < bridge->n_pins && bridge->pins[pin].is_cover_relay) {
+		const struct config_pin *c = bridge->pins[bridge->pins[pin].cover_of].cfg;
+
+		for (size_t r = 0; r < COVER_RELAYS; r++)
+			if (c->cover_relay[r] == pin)
+				cover_relay_driven(bridge->pins[bridge->pins[pin].cover_of].cover,
+						   (enum cover_relay)r, active, now);
+	}
 	if (pin >= bridge->n_pins || !bridge->pins[pin].is_output || active)
 		return;
 	group = bridge_group_of(bridge, pin);

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cover.h"
+
 #define CONFIG_NAME_MAX 64 /* bytes in a pin name */
 
 enum config_protocol {
@@ -182,7 +184,18 @@ struct config_pin {
 	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
 	char *display_name;       /* the name people see in Home Assistant and openHAB, or NULL:
 				   * the pin's name */
+	/* covers only (CONFIG_KIND_COVER; src/cover.h): a cover has no line of its own, it drives
+	 * outputs of the file by role. is_cover false: not a cover, the rest is unused. */
+	bool is_cover;
+	struct cover_config cover;         /* wiring, travel times, delays, end-stops present */
+	size_t cover_relay[COVER_RELAYS];  /* outputs by role (cover_relay_used()), or
+					    * CONFIG_PIN_NONE */
+	size_t cover_endstop[2];           /* inputs at the closed and the open end, or
+					    * CONFIG_PIN_NONE */
+	unsigned int cover_dead_ms;        /* the wait of its motor relays' interlock group */
 };
+
+#define CONFIG_PIN_NONE SIZE_MAX
 
 /* The words of a button's Homie event property. */
 enum config_homie_events {

@@ -306,6 +306,8 @@ uint32_t config_kind_family(uint32_t kind)
 {
 	if (kind == CONFIG_KINDS_ANY)
 		return kind;
+	if (kind == CONFIG_KIND_COVER)
+		return CONFIG_KIND_COVER;
 	if (kind & CONFIG_KINDS_INPUT)
 		return CONFIG_KINDS_INPUT;
 	return CONFIG_KINDS_OUTPUT;
@@ -313,6 +315,8 @@ uint32_t config_kind_family(uint32_t kind)
 
 uint32_t config_pin_kind(const struct config_pin *pin)
 {
+	if (pin->is_cover)
+		return CONFIG_KIND_COVER;
 	if (pin->direction == CONFIG_DIRECTION_OUTPUT)
 		return CONFIG_KIND_OUTPUT;
 	return pin->mode == CONFIG_INPUT_MODE_BUTTON ? CONFIG_KIND_BUTTON : CONFIG_KIND_SWITCH;

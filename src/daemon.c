@@ -185,6 +185,8 @@ static void daemon_actions_run(struct daemon *d)
 		case BRIDGE_ACTION_PUBLISH_EVENT:
 			daemon_publish_event(d, a->pin, a->event);
 			break;
+		case BRIDGE_ACTION_PUBLISH_COVER:
+			break; /* covers are not configurable yet (issue #19, step 2) */
 		}
 	}
 	if (save && d->restore.path[0])
