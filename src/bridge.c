@@ -20,6 +20,7 @@ struct bridge_pin {
 	struct cover *cover;
 	bool is_cover_relay;
 	size_t cover_of;
+	size_t cover_group; /* a cover's motor relay: its group + 1 (the cover's dead time); 0 */
 };
 
 struct bridge_group {
@@ -43,6 +44,9 @@ struct bridge {
 	size_t cap_actions;
 	bool out_of_memory;
 	struct cover *covers; /* one per cover pin */
+	/* the interlock groups of the covers' motor relays, after the configured ones */
+	struct config_interlock *cover_groups;
+	size_t *cover_group_outputs;
 };
 
 static bool bridge_is_space(char c)
@@ -183,6 +187,8 @@ void bridge_free(struct bridge *bridge)
 	if (!bridge)
 		return;
 	free(bridge->covers);
+	free(bridge->cover_groups);
+	free(bridge->cover_group_outputs);
 	free(bridge->actions);
 	free(bridge->groups);
 	free(bridge->pins);
@@ -275,6 +281,8 @@ static struct bridge_group *bridge_group_of(struct bridge *bridge, size_t pin)
 {
 	size_t g = bridge->pins[pin].cfg->interlock;
 
+	if (bridge->pins[pin].cover_group != 0)
+		return &bridge->groups[bridge->pins[pin].cover_group - 1];
 	return g == CONFIG_INTERLOCK_NONE ? NULL : &bridge->groups[g];
 }
 
@@ -405,34 +413,61 @@ int bridge_output_pulse(struct bridge *bridge, size_t pin, unsigned int duration
 
 /* ---- covers ----------------------------------------------------------------------------- */
 
+/* The relays that start a cover's motor: up + down, the power relay, the pulse output. */
+static bool bridge_cover_motor_relay(enum cover_relay relay)
+{
+	return relay != COVER_RELAY_DIRECTION;
+}
+
+/* Each cover gets its model, and an interlock group of its motor relays with the dead time as
+ * the wait (after the configured groups): the interlock rule is the reversal's dead time. */
 static int bridge_covers_new(struct bridge *bridge)
 {
-	size_t n = 0;
+	size_t n = 0, k = 0, g;
+	struct bridge_group *groups;
 
 	for (size_t i = 0; i < bridge->n_pins; i++)
 		n += bridge->pins[i].cfg->is_cover;
 	bridge->covers = calloc(n ? n : 1, sizeof(*bridge->covers));
-	if (!bridge->covers)
+	bridge->cover_groups = calloc(n ? n : 1, sizeof(*bridge->cover_groups));
+	bridge->cover_group_outputs = calloc(n ? 2 * n : 1, sizeof(*bridge->cover_group_outputs));
+	groups = realloc(bridge->groups, (bridge->n_groups + n + 1) * sizeof(*groups));
+	if (groups)
+		bridge->groups = groups;
+	if (!bridge->covers || !bridge->cover_groups || !bridge->cover_group_outputs || !groups)
 		return -ENOMEM;
 	n = 0;
 	for (size_t i = 0; i < bridge->n_pins; i++) {
 		const struct config_pin *c = bridge->pins[i].cfg;
+		struct config_interlock *il = &bridge->cover_groups[n];
 
 		if (!c->is_cover)
 			continue;
-		bridge->pins[i].cover = &bridge->covers[n++];
+		bridge->pins[i].cover = &bridge->covers[n];
 		cover_init(bridge->pins[i].cover, &c->cover, -1);
+		*il = (struct config_interlock){ .outputs = &bridge->cover_group_outputs[2 * n],
+						 .wait_ms = c->cover_dead_ms,
+						 .source_line = c->source_line };
+		g = bridge->n_groups++;
+		bridge->groups[g] = (struct bridge_group){ .cfg = il, .pending = SIZE_MAX };
+		n++;
 		for (size_t r = 0; r < COVER_RELAYS; r++) {
 			size_t o = c->cover_relay[r];
 
 			if (!cover_relay_used(&c->cover, (enum cover_relay)r) ||
-			    o >= bridge->n_pins || !bridge->pins[o].is_output)
+			    o >= bridge->n_pins || !bridge->pins[o].is_output ||
+			    bridge->pins[o].is_cover_relay)
 				continue;
 			bridge->pins[o].is_cover_relay = true;
 			bridge->pins[o].cover_of = i;
+			if (bridge_cover_motor_relay((enum cover_relay)r) && il->n_outputs < 2) {
+				bridge->pins[o].cover_group = g + 1;
+				il->outputs[il->n_outputs++] = o;
+			}
 		}
+		k++;
 	}
-	return 0;
+	return k == n ? 0 : -EINVAL;
 }
 
 /* Carries out what cover PIN's model asked for. */

@@ -271,7 +271,7 @@ static void rig_run(struct rig *r, uint64_t now)
 			r->publishes++;
 		if (copy[i].type != BRIDGE_ACTION_SET_OUTPUT)
 			continue;
-		if (copy[i].active && r->pins[pin].interlock == 0) {
+		if (copy[i].active && pin < r->group.n_outputs) {
 			for (size_t k = 0; k < r->group.n_outputs; k++) {
 				size_t other = r->group.outputs[k];
 
@@ -324,8 +324,8 @@ static void rig_command(struct rig *r, enum cover_command command, unsigned int 
 	rig_run(r, now);
 }
 
-/* Outputs 0..n-1 are the relays (the first N_GROUP of them in the interlock group), the last
- * pin is the cover. */
+/* Outputs 0..n-1 are the relays, the last pin is the cover; the bridge makes the interlock
+ * group of its motor relays (listed in the rig as r->group, to check). */
 static void rig_new(struct rig *r, const struct cover_config *model, size_t n_relays,
 		    const enum cover_relay *roles, size_t n_group, unsigned int dead_ms)
 {
@@ -335,11 +335,12 @@ static void rig_new(struct rig *r, const struct cover_config *model, size_t n_re
 	for (size_t i = 0; i < n_relays; i++) {
 		r->pins[i] = (struct config_pin){ .name = "relay",
 						  .direction = CONFIG_DIRECTION_OUTPUT,
-						  .interlock = i < n_group ? 0 : CONFIG_INTERLOCK_NONE };
+						  .interlock = CONFIG_INTERLOCK_NONE };
 	}
 	r->cover = n_relays;
 	r->pins[r->cover] = (struct config_pin){ .name = "cover", .is_cover = true,
-						 .cover = *model, .interlock = CONFIG_INTERLOCK_NONE };
+						 .cover = *model, .cover_dead_ms = dead_ms,
+						 .interlock = CONFIG_INTERLOCK_NONE };
 	for (size_t k = 0; k < COVER_RELAYS; k++)
 		r->pins[r->cover].cover_relay[k] = CONFIG_PIN_NONE;
 	for (size_t i = 0; i < n_relays; i++)
@@ -352,8 +353,6 @@ static void rig_new(struct rig *r, const struct cover_config *model, size_t n_re
 	r->cfg.pins = r->pins;
 	r->cfg.n_pins = n_relays + 1;
 	r->cfg.n_outputs = n_relays;
-	r->cfg.interlocks = &r->group;
-	r->cfg.n_interlocks = 1;
 	if (bridge_new(&r->bridge, &r->cfg, levels) < 0)
 		abort();
 }
