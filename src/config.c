@@ -4,6 +4,7 @@
  * message. */
 #include "config.h"
 #include "config_check.h"
+#include "config_cover.h"
 #include "config_schema.h"
 #include "config_text.h"
 
@@ -1078,6 +1079,9 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 	if (r < 0)
 		return r;
 	r = config_parse_interlocks(ld, root);
+	if (r < 0)
+		return r;
+	r = config_covers_parse(ld->cfg, root, ld->path, ld->errors);
 	if (r < 0)
 		return r;
 	r = config_parse_top_group(ld, root, config_key_find(config_top_keys, "discovery"));

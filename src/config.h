@@ -29,6 +29,7 @@ enum config_protocol {
 enum config_direction {
 	CONFIG_DIRECTION_INPUT,
 	CONFIG_DIRECTION_OUTPUT,
+	CONFIG_DIRECTION_COVER, /* a cover (covers = ( ... )): no line, drives outputs */
 };
 
 enum config_bias {
@@ -70,6 +71,19 @@ enum config_power_on {
 enum config_on_exit {
 	CONFIG_ON_EXIT_KEEP, /* the line is released as it is */
 	CONFIG_ON_EXIT_OFF,  /* driven OFF, then released */
+};
+
+/* What a cover is, for Home Assistant's device_class (and people). */
+enum config_cover_class {
+	CONFIG_COVER_SHUTTER,
+	CONFIG_COVER_BLIND,
+	CONFIG_COVER_GARAGE,
+	CONFIG_COVER_GATE,
+	CONFIG_COVER_AWNING,
+	CONFIG_COVER_CURTAIN,
+	CONFIG_COVER_SHADE,
+	CONFIG_COVER_WINDOW,
+	CONFIG_COVER_DOOR,
 };
 
 /* How Home Assistant shows an output (discovery). */
@@ -193,6 +207,7 @@ struct config_pin {
 	size_t cover_endstop[2];           /* inputs at the closed and the open end, or
 					    * CONFIG_PIN_NONE */
 	unsigned int cover_dead_ms;        /* the wait of its motor relays' interlock group */
+	enum config_cover_class cover_class; /* Home Assistant's device_class */
 };
 
 #define CONFIG_PIN_NONE SIZE_MAX
@@ -250,6 +265,10 @@ void config_free(struct config *cfg);
 /* Formats one error as "FILE:LINE: message" (or "FILE: message" without a line). */
 int config_error_format(const struct config_error *err, char *buf, size_t size);
 void config_errors_clear(struct config_errors *errors);
+
+/* How many pins have a line of their own: the inputs and outputs, which come first in
+ * config.pins (the covers, which have none, after them). gpio.c is given only those. */
+size_t config_line_pins(const struct config *cfg);
 
 /* One line: "2 inputs, 1 output, broker localhost:1883, base topic gpio2mqtt/pi". */
 int config_summary(const struct config *cfg, char *buf, size_t size);

@@ -101,6 +101,9 @@ static bool config_dump_hook(FILE *out, const struct config *cfg, const struct c
 	case CONFIG_HOOK_OUTPUTS:
 		config_dump_pins(out, cfg, row, CONFIG_DIRECTION_OUTPUT);
 		return true;
+	case CONFIG_HOOK_COVERS:
+		config_dump_pins(out, cfg, row, CONFIG_DIRECTION_COVER);
+		return true;
 	case CONFIG_HOOK_INTERLOCKS:
 		config_dump_list(out, cfg, row, cfg->interlocks, sizeof(*cfg->interlocks),
 				 cfg->n_interlocks, true, depth);
@@ -196,6 +199,20 @@ static bool config_dump_present(const struct config_key *row, const void *base)
 		return config_key_string_get(row, base) != NULL;
 	if (row->hook == CONFIG_HOOK_OFFSET)
 		return ((const struct config_pin *)base)->line.chip != NULL;
+	if (row->type == CONFIG_KEY_PIN_REF) { /* a cover's optional outputs and inputs */
+		size_t index;
+
+		memcpy(&index, (const char *)base + row->offset, sizeof(index));
+		return index != CONFIG_PIN_NONE;
+	}
+	if (row->hook == CONFIG_HOOK_COVERS) { /* base: the configuration */
+		const struct config *cfg = base;
+
+		for (size_t i = 0; i < cfg->n_pins; i++)
+			if (cfg->pins[i].is_cover)
+				return true;
+		return false;
+	}
 	return true;
 }
 

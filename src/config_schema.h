@@ -144,6 +144,10 @@ enum config_hook {
 	CONFIG_HOOK_INTERLOCK_OUTPUTS,
 	/* discovery */
 	CONFIG_HOOK_PREFIX,
+	/* covers (read by config_cover.c) */
+	CONFIG_HOOK_COVERS,
+	CONFIG_HOOK_COVER_RELAY,
+	CONFIG_HOOK_COVER_ENDSTOP,
 };
 
 #define CONFIG_NO_INHERIT SIZE_MAX
@@ -176,6 +180,7 @@ extern const struct config_key config_interlock_keys[];
 extern const struct config_key config_discovery_keys[];
 
 extern const struct config_enum_name config_mode_names[];
+extern const struct config_enum_name config_cover_class_names[];
 
 /* The row called NAME, or NULL. */
 const struct config_key *config_key_find(const struct config_key *table, const char *name);

@@ -500,7 +500,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	}
 	/* Out of the loop before a chip's request (and its fd) may go away. */
 	daemon_gpio_sources_remove(d);
-	r = gpio_reload(d->gpio, cfg->pins, cfg->n_pins, "gpio2mqtt", err, sizeof(err));
+	r = gpio_reload(d->gpio, cfg->pins, config_line_pins(cfg), "gpio2mqtt", err, sizeof(err));
 	if (daemon_gpio_sources_add(d) < 0)
 		log_error("reload: cannot watch the GPIO lines; edges are not seen until a restart");
 	if (r < 0) {
@@ -710,13 +710,14 @@ int daemon_pins_open(struct daemon *d)
 		d->pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 	}
 
-	r = gpio_open(&d->gpio, d->cfg->pins, d->cfg->n_pins, "gpio2mqtt", err, sizeof(err));
+	r = gpio_open(&d->gpio, d->cfg->pins, config_line_pins(d->cfg), "gpio2mqtt", err,
+		      sizeof(err));
 	if (r < 0) {
 		free(levels);
 		log_error("%s", err);
 		return r;
 	}
-	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++)
+	for (size_t i = 0; i < config_line_pins(d->cfg) && r == 0; i++)
 		r = gpio_get(d->gpio, i, &levels[i]);
 	if (r == 0)
 		r = bridge_new(&d->bridge, d->cfg, levels);

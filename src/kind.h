@@ -84,6 +84,7 @@ struct pin_kind {
 extern const struct pin_kind kind_switch;
 extern const struct pin_kind kind_button;
 extern const struct pin_kind kind_output;
+extern const struct pin_kind kind_cover;
 
 /* For the input kinds: their state is published with publish_state = true, as a
  * "binary_sensor"; an input is read at start, never restored. */
