@@ -296,6 +296,8 @@ void config_dump(const struct config *cfg, FILE *out);
 
 const char *config_bias_to_string(enum config_bias bias);
 const char *config_drive_to_string(enum config_drive drive);
+/* Home Assistant's device_class of a cover: "shutter", "garage", ... */
+const char *config_cover_class_to_string(enum config_cover_class cover_class);
 
 /* True when NAME can be one MQTT topic level: 1..CONFIG_NAME_MAX bytes of valid UTF-8, no '+',
  * '#', '/', no control characters, not starting with '$'. */

@@ -421,3 +421,8 @@ size_t config_line_pins(const struct config *cfg)
 		n++;
 	return n;
 }
+
+const char *config_cover_class_to_string(enum config_cover_class cover_class)
+{
+	return config_enum_to_string(config_cover_class_names, (int)cover_class);
+}

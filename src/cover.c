@@ -95,8 +95,8 @@ static void cover_drive_set(struct cover *m, enum cover_motion drive, uint64_t n
 	m->settle = COVER_SETTLE_NONE;
 	m->drive = drive;
 	m->move_start = now;
-	if (drive == COVER_MOTION_NONE) {
-		m->due = true; /* publish where it stopped */
+	if (drive == COVER_MOTION_NONE && m->want == COVER_MOTION_NONE) {
+		m->due = true; /* publish where it stopped (not in the middle of a reversal) */
 		m->publish = true;
 	}
 }
@@ -370,7 +370,7 @@ void cover_endstop(struct cover *m, enum cover_end end, bool active, uint64_t no
 
 void cover_tick(struct cover *m, uint64_t now, struct cover_out *out)
 {
-	bool at_end;
+	bool at_end, changed;
 
 	if (m->due) {
 		m->due = false;
@@ -392,9 +392,21 @@ void cover_tick(struct cover *m, uint64_t now, struct cover_out *out)
 		out->changed = true;
 		return;
 	}
+	changed = out->changed;
 	cover_move(m, COVER_MOTION_NONE, 0, false, out);
+	out->changed = changed; /* published once the motor is really OFF */
 	if (at_end)
 		m->settle = m->drive == COVER_MOTION_UP ? COVER_END_OPEN : COVER_END_CLOSED;
+}
+
+bool cover_position_known(const struct cover *m)
+{
+	return m->known;
+}
+
+bool cover_moving(const struct cover *m)
+{
+	return m->want != COVER_MOTION_NONE || m->drive != COVER_MOTION_NONE;
 }
 
 enum cover_state cover_state_get(const struct cover *m)

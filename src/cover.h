@@ -148,6 +148,10 @@ enum cover_state cover_state_get(const struct cover *m);
 /* The position at NOW, 0..100 (rounded), and in COVER_FULL units. */
 unsigned int cover_position(const struct cover *m, uint64_t now);
 uint32_t cover_position_exact(const struct cover *m, uint64_t now);
+/* Whether the position is known (restored, or recalibrated by a full run or an end-stop). */
+bool cover_position_known(const struct cover *m);
+/* Whether the motor runs or is asked to. */
+bool cover_moving(const struct cover *m);
 /* Which relays the model uses for its wiring. */
 bool cover_relay_used(const struct cover_config *cfg, enum cover_relay relay);
 

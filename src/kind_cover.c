@@ -6,10 +6,9 @@
 #include "config_schema.h"
 #include "kind.h"
 
-/* Not yet: its state and position are published from the next step on (issue #19). */
 static bool kind_cover_has_state(const struct config_pin *c)
 {
-	return false;
+	return true;
 }
 
 static const char *kind_cover_ha_component(const struct config_pin *c)

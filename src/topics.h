@@ -44,6 +44,11 @@ struct topics_pin {
 	bool has_state;    /* the pin publishes a state */
 	bool has_event;    /* the pin publishes button events */
 	bool commands;     /* the pin takes commands (set, pulse, Homie set) */
+	/* covers only (NULL for every other pin): <base>/<name>/position, and Homie's position
+	 * property and its set topic (NULL: Homie off) */
+	char *position;
+	char *homie_position;
+	char *homie_position_set;
 };
 
 struct topics {
