@@ -542,6 +542,26 @@ static void bridge_covers_endstop(struct bridge *bridge, size_t pin, bool active
 	}
 }
 
+/* Input PIN was pressed: the covers it is a wall button of move, or stop (cover_button()). */
+static void bridge_covers_button(struct bridge *bridge, size_t pin, uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+
+		if (!bridge->pins[i].cover ||
+		    (c->cover_button_when == CONFIG_BINDING_OFFLINE && bridge->connected))
+			continue;
+		for (int up = 0; up <= 1; up++) {
+			struct cover_out out = { .n = 0 };
+
+			if (c->cover_button[up] != pin)
+				continue;
+			cover_button(bridge->pins[i].cover, up, now, &out);
+			bridge_cover_apply(bridge, i, &out, now);
+		}
+	}
+}
+
 static void bridge_covers_tick(struct bridge *bridge, uint64_t now)
 {
 	for (size_t i = 0; i < bridge->n_pins; i++) {
@@ -614,6 +634,8 @@ int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t n
 	}
 	bridge_bindings_run(bridge, pin, active, now);
 	bridge_covers_endstop(bridge, pin, active, now);
+	if (active)
+		bridge_covers_button(bridge, pin, now);
 	return bridge_end(bridge, 0);
 }
 

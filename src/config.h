@@ -208,6 +208,10 @@ struct config_pin {
 					    * CONFIG_PIN_NONE */
 	unsigned int cover_dead_ms;        /* the wait of its motor relays' interlock group */
 	enum config_cover_class cover_class; /* Home Assistant's device_class */
+	size_t cover_button[2];            /* wall buttons: [0] down, [1] up (inputs), or
+					    * CONFIG_PIN_NONE: a press moves, a press of either while
+					    * it moves stops */
+	enum config_binding_when cover_button_when; /* always, or only with no broker */
 };
 
 #define CONFIG_PIN_NONE SIZE_MAX

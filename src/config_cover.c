@@ -324,6 +324,21 @@ static int config_cover_check(struct config_cover_reader *rd, const config_setti
 	if (pin->cover_endstop[0] != CONFIG_PIN_NONE && pin->cover_endstop[0] == pin->cover_endstop[1])
 		r = config_cover_report(rd, config_setting_get_member(g, "open_endstop"),
 					"%s: closed_endstop and open_endstop name the same input", ctx);
+	if (r == 0 && pin->cover_button[0] != CONFIG_PIN_NONE &&
+	    pin->cover_button[0] == pin->cover_button[1])
+		r = config_cover_report(rd, config_setting_get_member(g, "down_button"),
+					"%s: up_button and down_button name the same input", ctx);
+	for (size_t b = 0; b < 2 && r == 0; b++) {
+		if (pin->cover_button[b] != CONFIG_PIN_NONE &&
+		    (pin->cover_button[b] == pin->cover_endstop[0] ||
+		     pin->cover_button[b] == pin->cover_endstop[1]))
+			r = config_cover_report(rd, config_setting_get_member(g, b ? "up_button"
+										   : "down_button"),
+						"%s: input '%s' is an end-stop of the cover, not a "
+						"button", ctx, rd->cfg->pins[pin->cover_button[b]].name);
+	}
+	if (r < 0)
+		return r;
 	c->endstop[COVER_END_CLOSED] = pin->cover_endstop[COVER_END_CLOSED] != CONFIG_PIN_NONE;
 	c->endstop[COVER_END_OPEN] = pin->cover_endstop[COVER_END_OPEN] != CONFIG_PIN_NONE;
 	if (r == 0 && c->travel_up_ms == 0)
@@ -367,6 +382,7 @@ static int config_cover_parse(struct config_cover_reader *rd, const config_setti
 	for (size_t k = 0; k < COVER_RELAYS; k++)
 		pin->cover_relay[k] = CONFIG_PIN_NONE;
 	pin->cover_endstop[0] = pin->cover_endstop[1] = CONFIG_PIN_NONE;
+	pin->cover_button[0] = pin->cover_button[1] = CONFIG_PIN_NONE;
 	rd->cfg->n_pins++; /* counted now, so that config_free() frees what it holds */
 
 	r = config_cover_name(rd, g, ctx, sizeof(ctx), pin);

@@ -294,6 +294,10 @@ const struct config_key config_pin_keys[] = {
 		 .applies = CONFIG_KIND_COVER),
 	ROW_COVER_REF("closed_endstop", cover_endstop[COVER_END_CLOSED], CONFIG_HOOK_COVER_ENDSTOP),
 	ROW_COVER_REF("open_endstop", cover_endstop[COVER_END_OPEN], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_COVER_REF("up_button", cover_button[1], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_COVER_REF("down_button", cover_button[0], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_ENUM("button_when", CONFIG_ENUM_FIELD(struct config_pin, cover_button_when),
+		 config_when_names, CONFIG_BINDING_ALWAYS, .applies = CONFIG_KIND_COVER),
 	ROW_END,
 };
 

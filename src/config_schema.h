@@ -147,7 +147,7 @@ enum config_hook {
 	/* covers (read by config_cover.c) */
 	CONFIG_HOOK_COVERS,
 	CONFIG_HOOK_COVER_RELAY,
-	CONFIG_HOOK_COVER_ENDSTOP,
+	CONFIG_HOOK_COVER_ENDSTOP, /* an input: an end-stop or a wall button */
 };
 
 #define CONFIG_NO_INHERIT SIZE_MAX

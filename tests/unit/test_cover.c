@@ -232,7 +232,7 @@ static void test_parse(void)
 
 /* ---- through the bridge: the relays under the interlock rule ---------------------------- */
 
-#define RIG_PINS 4
+#define RIG_PINS 6
 #define RIG_LAG 3 /* ms between a decision and the line really changing */
 
 struct rig {
@@ -531,6 +531,65 @@ static void test_garage(void)
 	bridge_free(r.bridge);
 }
 
+/* Two wall buttons (inputs 3 and 4) bound to the cover, pressed while the broker is away. */
+static void test_wall_buttons(void)
+{
+	static const enum cover_relay roles[] = { COVER_RELAY_UP, COVER_RELAY_DOWN };
+	struct rig r;
+
+	rig_new(&r, &shutter, 2, roles, 2, 500);
+	bridge_free(r.bridge);
+	for (size_t b = 3; b <= 4; b++)
+		r.pins[b] = (struct config_pin){ .name = b == 3 ? "up_button" : "down_button",
+						 .direction = CONFIG_DIRECTION_INPUT,
+						 .mode = CONFIG_INPUT_MODE_BUTTON,
+						 .long_press_ms = 800,
+						 .interlock = CONFIG_INTERLOCK_NONE };
+	r.pins[r.cover].cover_button[1] = 3;
+	r.pins[r.cover].cover_button[0] = 4;
+	r.pins[r.cover].cover_button_when = CONFIG_BINDING_OFFLINE;
+	r.cfg.n_pins = 5;
+	{
+		bool levels[RIG_PINS] = { false };
+
+		if (bridge_new(&r.bridge, &r.cfg, levels) < 0)
+			abort();
+	}
+	bridge_cover_restore(r.bridge, r.cover, 50);
+
+	bridge_connected_set(r.bridge, true);
+	bridge_input_edge(r.bridge, 3, true, 1000);
+	rig_run(&r, 1000);
+	bridge_input_edge(r.bridge, 3, false, 1100);
+	rig_run(&r, 1100);
+	tap_ok(!r.level[0] && !r.level[1], "when = offline: a press with the broker there moves nothing");
+
+	bridge_connected_set(r.bridge, false);
+	bridge_input_edge(r.bridge, 3, true, 2000);
+	rig_run(&r, 2000);
+	tap_ok(r.level[0] && !r.level[1], "broker away: the up button opens");
+	bridge_input_edge(r.bridge, 3, false, 2100);
+	rig_run(&r, 2100);
+	tap_ok(r.level[0], "the release changes nothing");
+	bridge_input_edge(r.bridge, 4, true, 3000);
+	rig_run(&r, 3000);
+	tap_ok(!r.level[0] && !r.level[1], "the down button while it opens: stop, not reverse");
+	bridge_input_edge(r.bridge, 4, false, 3100);
+	rig_run(&r, 3100);
+	rig_advance(&r, 3600);
+	tap_ok(!r.level[1], "and it stays stopped");
+	bridge_input_edge(r.bridge, 4, true, 4000);
+	rig_run(&r, 4000);
+	tap_ok(r.level[1], "the down button while stopped: down");
+	bridge_input_edge(r.bridge, 4, false, 4100);
+	rig_run(&r, 4100);
+	bridge_input_edge(r.bridge, 4, true, 4500);
+	rig_run(&r, 4500);
+	tap_ok(!r.level[0] && !r.level[1], "the same button again: stop");
+	tap_is_int(r.violations, 0, "no overlap, no ON inside the dead time");
+	bridge_free(r.bridge);
+}
+
 int main(void)
 {
 	test_position_model();
@@ -539,5 +598,6 @@ int main(void)
 	test_reversal();
 	test_power_direction();
 	test_garage();
+	test_wall_buttons();
 	return tap_done();
 }
