@@ -95,7 +95,7 @@ static int topics_pin_build(struct topics *t, size_t i)
 	if (!tp->state || !tp->set || !tp->pulse || !tp->event || !tp->object_id || !tp->node_id)
 		return -ENOMEM;
 	if (!t->homie_base)
-		return 0;
+		return topics_cover_build(t, i);
 	if (tp->has_state) {
 		tp->homie_state = util_printf("%s/%s/state", t->homie_base, tp->node_id);
 		if (!tp->homie_state)
