@@ -491,11 +491,26 @@ static void bridge_cover_apply(struct bridge *bridge, size_t pin, const struct c
 		});
 }
 
+/* An end-stop input already active when the cover starts says where it is (nothing moves). */
+static void bridge_cover_endstops_read(struct bridge *bridge, size_t pin)
+{
+	const struct config_pin *c = bridge->pins[pin].cfg;
+
+	for (int end = COVER_END_CLOSED; end <= COVER_END_OPEN; end++) {
+		struct cover_out out = { .n = 0 };
+		size_t in = c->cover_endstop[end];
+
+		if (c->cover.endstop[end] && in < bridge->n_pins && bridge->pins[in].active)
+			cover_endstop(bridge->pins[pin].cover, (enum cover_end)end, true, 0, &out);
+	}
+}
+
 int bridge_cover_restore(struct bridge *bridge, size_t pin, int position)
 {
 	if (pin >= bridge->n_pins || !bridge->pins[pin].cover)
 		return -EINVAL;
 	cover_init(bridge->pins[pin].cover, &bridge->pins[pin].cfg->cover, position);
+	bridge_cover_endstops_read(bridge, pin);
 	return 0;
 }
 

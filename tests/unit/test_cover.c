@@ -590,6 +590,36 @@ static void test_wall_buttons(void)
 	bridge_free(r.bridge);
 }
 
+/* An end-stop input already active at start says where the cover is; nothing moves. */
+static void test_endstop_at_start(void)
+{
+	static const enum cover_relay roles[] = { COVER_RELAY_UP, COVER_RELAY_DOWN };
+	struct cover_config cfg = shutter;
+	bool levels[RIG_PINS] = { false };
+	struct rig r;
+	size_t n;
+
+	cfg.endstop[COVER_END_CLOSED] = true;
+	rig_new(&r, &cfg, 2, roles, 2, 500);
+	bridge_free(r.bridge);
+	r.pins[3] = (struct config_pin){ .name = "bottom", .direction = CONFIG_DIRECTION_INPUT,
+					 .interlock = CONFIG_INTERLOCK_NONE };
+	r.pins[r.cover].cover_endstop[COVER_END_CLOSED] = 3;
+	r.cfg.n_pins = 4;
+	levels[3] = true;
+	if (bridge_new(&r.bridge, &r.cfg, levels) < 0)
+		abort();
+	bridge_cover_restore(r.bridge, r.cover, 70);
+	bridge_actions(r.bridge, &n);
+	tap_is_int((long long)n, 0, "end-stop active at start: nothing driven");
+	tap_is_str(cover_state_name(cover_state_get(bridge_cover(r.bridge, r.cover))), "closed",
+		   "end-stop active at start: closed, whatever the file said (70)");
+	tap_ok(!cover_moving(bridge_cover(r.bridge, r.cover)), "and it does not move");
+	rig_command(&r, COVER_COMMAND_CLOSE, 0, 1000);
+	tap_ok(!r.level[1], "CLOSE at the closed end-stop: the down relay stays OFF");
+	bridge_free(r.bridge);
+}
+
 int main(void)
 {
 	test_position_model();
@@ -599,5 +629,6 @@ int main(void)
 	test_power_direction();
 	test_garage();
 	test_wall_buttons();
+	test_endstop_at_start();
 	return tap_done();
 }
