@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridge.h"
 #include "cover.h"
+#include "cover_state.h"
 #include "tap.h"
+#include "topics.h"
 
 /* ---- the model alone -------------------------------------------------------------------- */
 
@@ -620,6 +623,89 @@ static void test_endstop_at_start(void)
 	bridge_free(r.bridge);
 }
 
+/* covers.state: saved and read back, every known position; anything damaged is corrupt and
+ * changes nothing. */
+static void test_state_file(void)
+{
+	struct config_pin pins[3] = {
+		{ .name = "relay", .direction = CONFIG_DIRECTION_OUTPUT },
+		{ .name = "shutter", .direction = CONFIG_DIRECTION_COVER, .is_cover = true },
+		{ .name = "garage", .direction = CONFIG_DIRECTION_COVER, .is_cover = true },
+	};
+	struct config cfg = { .pins = pins, .n_pins = 3 };
+	char dir[] = "/tmp/test-cover-XXXXXX", path[64], why[128];
+	int saved[3] = { -1, 37, -1 }, got[3] = { -1, -1, -1 };
+	FILE *fp;
+
+	if (!mkdtemp(dir)) {
+		tap_ok(false, "temporary directory");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/covers.state", dir);
+	tap_is_int(cover_state_load(path, &cfg, got, why, sizeof(why)), COVER_STATE_OUTCOME_MISSING,
+		   "no file yet: missing");
+	tap_is_int(cover_state_save(path, &cfg, saved), 0, "saved");
+	tap_is_int(cover_state_load(path, &cfg, got, why, sizeof(why)), 0, "read back");
+	tap_ok(got[0] == -1 && got[1] == 37 && got[2] == -1,
+	       "the known position back (37), the unknown one left alone");
+
+	/* one byte changed: the checksum says so, nothing is applied */
+	fp = fopen(path, "r+");
+	if (fp) {
+		fseek(fp, (long)strlen("gpio2mqtt-covers 1\nshutter "), SEEK_SET);
+		fputc('9', fp);
+		fclose(fp);
+	}
+	got[1] = -1;
+	tap_is_int(cover_state_load(path, &cfg, got, why, sizeof(why)), COVER_STATE_OUTCOME_CORRUPT,
+		   "a changed position: corrupt (%s)", why);
+	tap_is_int(got[1], -1, "... and nothing applied");
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A cover's topics: its position, and with Homie its position and command set topics, routed
+ * as commands to it. */
+static void test_cover_topics(void)
+{
+	struct config_pin pins[2] = {
+		{ .name = "relay", .direction = CONFIG_DIRECTION_OUTPUT },
+		{ .name = "shutter", .direction = CONFIG_DIRECTION_COVER, .is_cover = true },
+	};
+	struct config cfg = { .pins = pins, .n_pins = 2 };
+	struct topics_match m;
+	struct topics *t;
+	char topic[128];
+
+	cfg.mqtt.base_topic = (char *)"g2m/pi";
+	for (int homie = 0; homie <= 1; homie++) {
+		cfg.discovery.homie = homie;
+		if (topics_new(&t, &cfg, "0123456789abcdef") < 0) {
+			tap_ok(false, "topics built");
+			return;
+		}
+		tap_is_str(t->pins[1].position, "g2m/pi/shutter/position", "homie %d: position topic",
+			   homie);
+		tap_ok(t->pins[0].position == NULL, "homie %d: an output has none", homie);
+		tap_ok(t->pins[1].commands && t->pins[1].has_state,
+		       "homie %d: a cover has a state and takes commands", homie);
+		tap_is_int(topics_route(t, "g2m/pi/shutter/set", &m), TOPICS_ROUTE_SET,
+			   "homie %d: <base>/shutter/set routed", homie);
+		if (homie) {
+			snprintf(topic, sizeof(topic), "%s/shutter/position/set", t->homie_base);
+			tap_ok(topics_route(t, topic, &m) == TOPICS_ROUTE_SET && m.pin == 1,
+			       "Homie position/set routed to the cover");
+			snprintf(topic, sizeof(topic), "%s/shutter/command/set", t->homie_base);
+			tap_ok(topics_route(t, topic, &m) == TOPICS_ROUTE_SET && m.pin == 1,
+			       "Homie command/set routed to the cover");
+			snprintf(topic, sizeof(topic), "%s/relay/position/set", t->homie_base);
+			tap_ok(topics_route(t, topic, &m) != TOPICS_ROUTE_SET,
+			       "an output has no position/set");
+		}
+		topics_free(t);
+	}
+}
+
 int main(void)
 {
 	test_position_model();
@@ -630,5 +716,7 @@ int main(void)
 	test_garage();
 	test_wall_buttons();
 	test_endstop_at_start();
+	test_state_file();
+	test_cover_topics();
 	return tap_done();
 }
