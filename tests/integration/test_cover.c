@@ -36,6 +36,8 @@ static const char *const pins =
 	"             travel_up_ms = 1500; travel_down_ms = 1500; dead_time_ms = 400;\n"
 	"             up_button = \"btn_up\"; down_button = \"btn_down\"; } );\n";
 
+static const char *discovery = "homeassistant = false;";
+
 static bool config_write(void)
 {
 	char path[PATH_LEN], text[4096];
@@ -50,9 +52,9 @@ static bool config_write(void)
 		 "  keepalive = 5; reconnect_min_ms = 200; reconnect_max_ms = 1000;\n"
 		 "};\n"
 		 "state_dir = \"%s/state\";\n"
-		 "discovery = { homeassistant = false; };\n"
+		 "discovery = { %s };\n"
 		 "%s",
-		 T.broker.port, H.scenario, (long)getpid(), T.base, H.tmp, pins);
+		 T.broker.port, H.scenario, (long)getpid(), T.base, H.tmp, discovery, pins);
 	return file_write(path, text);
 }
 
@@ -311,10 +313,92 @@ static void scenario_buttons(void)
 	daemon_stop();
 }
 
+/* The payload of the first message on TOPIC from FROM on (NULL when none came). */
+static const char *payload_of(size_t from, const char *topic)
+{
+	struct msg m;
+	long i = watch_wait(from, topic, NULL, TIMEOUT_MS);
+
+	return i >= 0 && watch_at((size_t)i, &m) ? m.payload : NULL;
+}
+
+/* Home Assistant's cover config and the Homie cover node. */
+static void scenario_discovery(void)
+{
+	static const char *const ha_keys[][3] = {
+		/* key, a topic under the base, or a literal value */
+		{ "command_topic", "shutter/set", NULL },
+		{ "state_topic", "shutter", NULL },
+		{ "position_topic", "shutter/position", NULL },
+		{ "set_position_topic", "shutter/set", NULL },
+		{ "payload_stop", NULL, "STOP" },
+		{ "device_class", NULL, "shutter" },
+		{ "state_opening", NULL, "opening" },
+	};
+	char topic[256], want[256], *dev = NULL;
+	const char *p;
+	size_t c;
+
+	discovery = "homeassistant = true; homie = true;";
+	if (!config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	expect_cover(c, "stopped", "50", "start");
+	/* the device id is in the Homie $state topic */
+	for (size_t k = c; k < watch_mark() && !dev; k++) {
+		struct msg m;
+
+		if (watch_at(k, &m) && strncmp(m.topic, "homie/", 6) == 0 && strstr(m.topic, "/$state"))
+			dev = strndup(m.topic + 6, strcspn(m.topic + 6, "/"));
+	}
+	if (!tap_ok(dev != NULL, "Homie device seen"))
+		return;
+	snprintf(topic, sizeof(topic), "homeassistant/cover/%s/shutter/config", dev);
+	for (size_t k = 0; k < strlen(dev); k++)
+		if (topic[20 + k] == '-')
+			topic[20 + k] = '_'; /* gpio2mqtt_<id> for Home Assistant */
+	p = payload_of(c, topic);
+	if (tap_ok(p != NULL, "Home Assistant cover config on %s", topic)) {
+		for (size_t k = 0; k < sizeof(ha_keys) / sizeof(ha_keys[0]); k++) {
+			if (ha_keys[k][1])
+				snprintf(want, sizeof(want), "\"%s\":\"%s/%s\"", ha_keys[k][0], T.base,
+					 ha_keys[k][1]);
+			else
+				snprintf(want, sizeof(want), "\"%s\":\"%s\"", ha_keys[k][0],
+					 ha_keys[k][2]);
+			tap_ok(strstr(p, want) != NULL, "HA config has %s", want);
+		}
+	}
+	snprintf(topic, sizeof(topic), "homie/%s/shutter/$type", dev);
+	p = payload_of(c, topic);
+	tap_ok(p && strcmp(p, "cover") == 0, "Homie node type cover");
+	snprintf(topic, sizeof(topic), "homie/%s/shutter/$properties", dev);
+	p = payload_of(c, topic);
+	tap_ok(p && strcmp(p, "state,position,command") == 0, "Homie properties state,position,command");
+	snprintf(topic, sizeof(topic), "homie/%s/shutter/position/$settable", dev);
+	p = payload_of(c, topic);
+	tap_ok(p && strcmp(p, "true") == 0, "Homie position settable");
+
+	c = watch_mark();
+	snprintf(topic, sizeof(topic), "homie/%s/shutter/position/set", dev);
+	watch_publish(topic, "40", 2, false);
+	expect_msg(c, "shutter", "closing", "Homie position/set 40: closing");
+	snprintf(topic, sizeof(topic), "homie/%s/shutter/position", dev);
+	c = watch_mark();
+	expect_msg(c, "shutter", "stopped", "... then stopped");
+	p = payload_of(c, topic);
+	tap_ok(p && atoi(p) >= 38 && atoi(p) <= 42, "Homie position about 40 (%s)", p ? p : "none");
+	free(dev);
+	daemon_stop();
+}
+
 static const struct scenario scenarios[] = {
 	{ "commands", scenario_commands },
 	{ "restart", scenario_restart },
 	{ "buttons", scenario_buttons },
+	{ "discovery", scenario_discovery },
 };
 
 static bool setup(void)
