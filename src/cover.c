@@ -411,12 +411,12 @@ bool cover_moving(const struct cover *m)
 
 enum cover_state cover_state_get(const struct cover *m)
 {
-	enum cover_motion motion = m->want != COVER_MOTION_NONE ? m->want : m->drive;
-
-	if (motion == COVER_MOTION_UP)
+	if (m->want == COVER_MOTION_UP)
 		return COVER_STATE_OPENING;
-	if (motion == COVER_MOTION_DOWN)
+	if (m->want == COVER_MOTION_DOWN)
 		return COVER_STATE_CLOSING;
+	if (m->drive != COVER_MOTION_NONE)
+		return COVER_STATE_STOPPED; /* asked to stop: the relay is on its way OFF */
 	if (m->pos_start >= COVER_FULL)
 		return COVER_STATE_OPEN;
 	return m->pos_start == 0 ? COVER_STATE_CLOSED : COVER_STATE_STOPPED;
