@@ -79,7 +79,7 @@ enum config_kind {
 	CONFIG_KIND_SWITCH = 1u << 0, /* input, mode = "switch" */
 	CONFIG_KIND_BUTTON = 1u << 1, /* input, mode = "button" */
 	CONFIG_KIND_OUTPUT = 1u << 2, /* GPIO output */
-	CONFIG_KIND_COVER = 1u << 5,  /* a cover (src/cover.h): drives outputs, has no line */
+	CONFIG_KIND_COVER = 1u << 6,  /* a cover (src/cover.h): drives outputs, has no line */
 };
 #define CONFIG_KINDS_INPUT (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON)
 #define CONFIG_KINDS_OUTPUT CONFIG_KIND_OUTPUT
