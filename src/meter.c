@@ -117,16 +117,19 @@ uint64_t meter_next_deadline(const struct meter *m, const struct meter_settings 
 {
 	uint64_t next = METER_NO_DEADLINE;
 	uint64_t interval = (uint64_t)s->rate_interval_ms * METER_NS_PER_MS;
+	/* A decaying rate is looked at no more than once a second: rate_interval_ms = 0 means
+	 * "publish every change", not "wake up every millisecond". */
+	uint64_t period = interval > METER_NS_PER_S ? interval : METER_NS_PER_S;
 
 	if (meter_dirty(m))
 		next = m->dirty_since_ns + (uint64_t)s->save_interval_s * METER_NS_PER_S;
 	/* A rate that is not 0, or not what was published, moves (decays) without an edge. */
 	if (m->rate_published &&
 	    (m->rate_last != 0.0 || meter_rate(m, s, now_ns) != m->rate_last)) {
-		uint64_t check = m->rate_last_ns + interval;
+		uint64_t check = m->rate_last_ns + period;
 
 		if (check <= now_ns)
-			check = now_ns + (interval ? interval : METER_NS_PER_MS);
+			check = now_ns + period;
 		if (check < next)
 			next = check;
 	}

@@ -192,6 +192,10 @@ static void test_rate_policy(void)
 	meter_rate_published(&m, 0.0, S(40));
 	tap_ok(meter_next_deadline(&m, &s, S(41)) == METER_NO_DEADLINE,
 	       "a rate of 0 with nothing unsaved needs no timer");
+	s.rate_interval_ms = 0;
+	meter_rate_published(&m, 300.0, S(50));
+	tap_is_int((long long)meter_next_deadline(&m, &s, S(50)), (long long)S(51),
+		   "rate_interval_ms = 0: a decaying rate is looked at once a second, no more");
 }
 
 static void test_save_policy(void)
