@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A counter's discovery (discovery.c, topics.c): Home Assistant's two sensors with what the
+/* A counter's kind (kind_counter.c) and discovery (discovery.c, topics.c): Home Assistant's two sensors with what the
  * Energy dashboard needs (device_class energy/water/gas, state_class total_increasing, a unit it
  * accepts), the rate as power or volume_flow_rate, and the Homie node with its units. */
 #include <cJSON.h>
@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_schema.h"
+#include "kind.h"
 #include "discovery.h"
 #include "tap.h"
 #include "topics.h"
@@ -75,6 +77,22 @@ int main(void)
 	    !tap_ok(topics_new(&t, cfg, ID) == 0, "topics") ||
 	    !tap_ok(discovery_new(&d, t, "pi", "1.0") == 0, "discovery"))
 		return tap_done();
+	/* The kind: no ON/OFF state, no events, no commands under the output rules, not in
+	 * outputs.state; a "sensor" in Home Assistant. */
+	{
+		const struct config_pin *p = &cfg->pins[0];
+		const struct pin_kind *k = kind_of(p);
+
+		tap_ok(config_pin_kind(p) == CONFIG_KIND_COUNTER && k == &kind_counter,
+		       "mode = \"counter\" is the counter kind");
+		tap_ok(k->is_counter && !k->has_state(p) && !k->has_events && !k->is_output &&
+			       !k->persists(p) && !k->edge,
+		       "a counter: no state, events, commands, restore or bridge logic");
+		tap_is_str(k->ha_component(p), "sensor", "its component is a sensor");
+		tap_ok(t->pins[0].rate && strcmp(t->pins[0].rate, "gpio2mqtt/pi/electricity/rate") == 0,
+		       "its rate topic");
+		tap_ok(!t->pins[0].commands, "no pulse subscription (commands: set only)");
+	}
 	tap_ok(discovery_ha_configs(d, &ha) == 0, "Home Assistant configs");
 	check_sensor(&ha, "electricity", "gpio2mqtt/pi/electricity", "energy", "total_increasing",
 		     "kWh", 3);
