@@ -281,10 +281,49 @@ static void scenario_reload(void)
 	tap_ok(files_have("energy 20\n"), "the file holds 20 pulses");
 }
 
+/* Counting while the broker is down: on reconnect the right total (as saved) and a rate. */
+static void scenario_offline(void)
+{
+	char events[PATH_LEN], topic[256];
+	unsigned int subs;
+	size_t c;
+	int status;
+
+	if (!setup_broker() || !config_add_counter())
+		return;
+	if (!start(&c, "at start"))
+		return;
+	c = watch_mark();
+	if (!pulses(2) || !expect_total(&c, "0.2", "2 pulses (saved after 1 s)"))
+		return;
+	subs = watch_subacks();
+	kill(T.broker.pid, SIGKILL);
+	waitpid(T.broker.pid, &status, 0);
+	T.broker.pid = 0;
+	/* 15 pulses while nobody listens: 3 saves (5 each), nothing published. */
+	gpio_path(events, "events.log");
+	if (!pulses(15) || !tap_ok(file_wait_count(events, "energy 1 lost=0", 17, TIMEOUT_MS),
+				   "broker down: the 15 pulses were read"))
+		return;
+	tap_ok(file_wait_count(events, "energy 0 lost=0", 17, TIMEOUT_MS) && expect_alive("broker down"),
+	       "broker down: the daemon counts on");
+	c = watch_mark();
+	if (!tap_ok(broker_up(), "broker restarted on port %d", T.broker.port) ||
+	    !tap_ok(watch_wait_subacks(subs + 1, RECONNECT_TIMEOUT_MS), "watcher resubscribed"))
+		return;
+	topic_of(topic, sizeof(topic), "energy");
+	tap_ok(watch_wait(c, topic, "1.7", RECONNECT_TIMEOUT_MS) >= 0,
+	       "reconnected: the total of all 17 pulses (1.7) is published");
+	topic_of(topic, sizeof(topic), "energy/rate");
+	tap_ok(watch_wait(c, topic, NULL, TIMEOUT_MS) >= 0, "reconnected: a rate is published");
+	tap_ok(files_have("energy 17\n"), "the file holds 17 pulses");
+}
+
 static const struct scenario scenarios[] = {
 	{ "count", scenario_count },
 	{ "lost", scenario_lost },
 	{ "reload", scenario_reload },
+	{ "offline", scenario_offline },
 };
 
 int main(int argc, char **argv)
