@@ -122,6 +122,15 @@ static bool start(size_t *c, const char *why)
 	return daemon_start() && expect_start(c, why, TIMEOUT_MS);
 }
 
+/* The broker, the watcher and the daemon with the counter, started; *C: from now on. */
+static bool setup_counter(size_t *c)
+{
+	if (!setup_broker() || !config_add_counter() || !start(c, "at start"))
+		return false;
+	*c = watch_mark();
+	return true;
+}
+
 static void scenario_count(void)
 {
 	char topic[256], path[PATH_LEN];
@@ -211,11 +220,8 @@ static void scenario_lost(void)
 	size_t c, h;
 	struct msg m;
 
-	if (!setup_broker() || !config_add_counter())
+	if (!setup_counter(&c))
 		return;
-	if (!start(&c, "at start"))
-		return;
-	c = watch_mark();
 	if (!gpio_input("energy 1 lost=4\nenergy 0\n") || !pulses(4) ||
 	    !expect_total(&c, "0.5", "5 pulses reported after 4 lost edges"))
 		return;
@@ -243,11 +249,8 @@ static void scenario_reload(void)
 	off_t from;
 	size_t c;
 
-	if (!setup_broker() || !config_add_counter())
+	if (!setup_counter(&c))
 		return;
-	if (!start(&c, "at start"))
-		return;
-	c = watch_mark();
 	if (!pulses(10) || !expect_total(&c, "1.0", "10 pulses"))
 		return;
 	/* 3 pulses the daemon has seen (the double logs each event) but not yet saved. */
@@ -289,11 +292,8 @@ static void scenario_offline(void)
 	size_t c;
 	int status;
 
-	if (!setup_broker() || !config_add_counter())
+	if (!setup_counter(&c))
 		return;
-	if (!start(&c, "at start"))
-		return;
-	c = watch_mark();
 	if (!pulses(2) || !expect_total(&c, "0.2", "2 pulses (saved after 1 s)"))
 		return;
 	subs = watch_subacks();

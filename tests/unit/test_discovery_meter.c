@@ -64,6 +64,18 @@ static void check_sensor(const struct discovery_messages *l, const char *object_
 	cJSON_Delete(obj);
 }
 
+/* The Homie attribute homie/<device>/PATH is WANT. */
+static void homie_is(const struct discovery_messages *l, const char *path, const char *want,
+		     const char *desc)
+{
+	char topic[256];
+	const struct discovery_message *m;
+
+	snprintf(topic, sizeof(topic), "homie/gpio2mqtt-" ID "/%s", path);
+	m = find(l, topic);
+	tap_is_str(m ? m->payload : "(none)", want, "Homie: %s", desc);
+}
+
 int main(void)
 {
 	struct discovery_messages ha = { 0 }, homie = { 0 };
@@ -71,7 +83,6 @@ int main(void)
 	struct discovery *d = NULL;
 	struct topics *t = NULL;
 	struct config *cfg = NULL;
-	const struct discovery_message *m;
 
 	if (!tap_ok(config_load("config/good/counter.conf", &cfg, &errors) == 0, "config loads") ||
 	    !tap_ok(topics_new(&t, cfg, ID) == 0, "topics") ||
@@ -108,18 +119,12 @@ int main(void)
 	       "a counter is no binary sensor");
 
 	tap_ok(discovery_homie_tree(d, &homie) == 0, "the Homie tree");
-	m = find(&homie, "homie/gpio2mqtt-" ID "/$nodes");
-	tap_is_str(m ? m->payload : "(none)", "electricity,water,gas", "every counter is a node");
-	m = find(&homie, "homie/gpio2mqtt-" ID "/water/$properties");
-	tap_is_str(m ? m->payload : "(none)", "total,rate", "its properties: total and rate");
-	m = find(&homie, "homie/gpio2mqtt-" ID "/water/total/$unit");
-	tap_is_str(m ? m->payload : "(none)", "m³", "total's unit");
-	m = find(&homie, "homie/gpio2mqtt-" ID "/water/rate/$unit");
-	tap_is_str(m ? m->payload : "(none)", "L/min", "rate's unit");
-	m = find(&homie, "homie/gpio2mqtt-" ID "/gas/rate/$datatype");
-	tap_is_str(m ? m->payload : "(none)", "float", "a float");
-	m = find(&homie, "homie/gpio2mqtt-" ID "/electricity/$type");
-	tap_is_str(m ? m->payload : "(none)", "meter", "$type meter");
+	homie_is(&homie, "$nodes", "electricity,water,gas", "every counter is a node");
+	homie_is(&homie, "water/$properties", "total,rate", "its properties: total and rate");
+	homie_is(&homie, "water/total/$unit", "m³", "total's unit");
+	homie_is(&homie, "water/rate/$unit", "L/min", "rate's unit");
+	homie_is(&homie, "gas/rate/$datatype", "float", "a float");
+	homie_is(&homie, "electricity/$type", "meter", "$type meter");
 
 	discovery_messages_clear(&ha);
 	discovery_messages_clear(&homie);
