@@ -301,11 +301,8 @@ static int config_group_read(struct config_loader *ld, const config_setting_t *g
 			   config_member(g, row->name)) {
 			/* a key of another mode: name the mode it belongs to */
 			r = config_loader_report(ld, config_member(g, row->name),
-						 "%s: %s applies only to mode = \"%s\"", ctx, row->name,
-						 config_enum_to_string(config_mode_names,
-								       row->applies & CONFIG_KIND_BUTTON
-									       ? CONFIG_INPUT_MODE_BUTTON
-									       : CONFIG_INPUT_MODE_SWITCH));
+						 "%s: %s applies only to mode = %s", ctx, row->name,
+						 config_kind_modes(row->applies));
 		} else {
 			r = 0;
 		}
@@ -976,7 +973,7 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 		return 0;
 	case CONFIG_HOOK_DEVICE_CLASS:
 		if (set)
-			r = config_check_device_class(ctx, value, &message);
+			r = config_check_pin_device_class(ctx, pin, value, &message);
 		break;
 	case CONFIG_HOOK_DISPLAY_NAME:
 		if (set)
@@ -1003,6 +1000,10 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 	case CONFIG_HOOK_PREFIX:
 		if (set)
 			r = config_check_discovery_topic(row->name, value, &message);
+		break;
+	case CONFIG_HOOK_COUNTER_UNIT: /* unit, rate_unit: against the device class */
+		r = config_check_counter_unit(ctx, pin, row->name, value, &message);
+		at = s ? s : g;
 		break;
 	default: /* top-level groups and lists: config_parse(); offset: the line hook */
 		return 0;

@@ -45,6 +45,13 @@ enum config_drive {
 enum config_input_mode {
 	CONFIG_INPUT_MODE_SWITCH, /* the state follows the level */
 	CONFIG_INPUT_MODE_BUTTON, /* momentary: single, double and long press events */
+	CONFIG_INPUT_MODE_COUNTER, /* a meter's pulses counted (src/meter.h) */
+};
+
+/* Which edge of a counter's input is a pulse (logical levels: active_low applied). */
+enum config_counter_edge {
+	CONFIG_COUNTER_EDGE_RISING,  /* to the active level */
+	CONFIG_COUNTER_EDGE_FALLING, /* to the inactive level */
 };
 
 enum config_binding_action {
@@ -182,6 +189,20 @@ struct config_pin {
 	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
 	char *display_name;       /* the name people see in Home Assistant and openHAB, or NULL:
 				   * the pin's name */
+	/* counters (mode = "counter"; src/meter.h has the meaning of each) */
+	enum config_counter_edge counter_edge; /* default rising */
+	unsigned int pulses_per_unit;    /* 1..1000000, default 1000 */
+	unsigned int precision;          /* decimals of the total, 0..6, default 3 */
+	char *unit;                      /* of the total, default "kWh" */
+	char *rate_unit;                 /* of the rate, default "W" */
+	unsigned int rate_scale;         /* 1..1000000, default 1000 */
+	unsigned int rate_period_s;      /* 1..86400, default 3600 (kWh per hour * 1000: W) */
+	unsigned int rate_precision;     /* 0..6, default 0 */
+	unsigned int rate_interval_ms;   /* 0..3600000, default 10000 */
+	unsigned int rate_threshold_pct; /* 0..1000, default 5 */
+	unsigned int rate_timeout_s;     /* 1..86400, default 600 */
+	unsigned int save_pulses;        /* 0 (by time only)..1000000, default 100 */
+	unsigned int save_interval_s;    /* 1..86400, default 60 */
 };
 
 /* The words of a button's Homie event property. */

@@ -51,6 +51,7 @@ static const struct config_enum_name config_on_exit_names[] = {
 const struct config_enum_name config_mode_names[] = {
 	{ "switch", CONFIG_INPUT_MODE_SWITCH },
 	{ "button", CONFIG_INPUT_MODE_BUTTON },
+	{ "counter", CONFIG_INPUT_MODE_COUNTER },
 	{ NULL, 0 },
 };
 static const struct config_enum_name config_action_names[] = {
@@ -71,6 +72,11 @@ static const struct config_enum_name config_homie_events_names[] = {
 	{ NULL, 0 },
 };
 
+static const struct config_enum_name config_counter_edge_names[] = {
+	{ "rising", CONFIG_COUNTER_EDGE_RISING },
+	{ "falling", CONFIG_COUNTER_EDGE_FALLING },
+	{ NULL, 0 },
+};
 static const struct config_enum_name config_payload_names[] = {
 	{ "plain", CONFIG_PAYLOAD_PLAIN },
 	{ "json", CONFIG_PAYLOAD_JSON },
@@ -214,7 +220,8 @@ const struct config_key config_pin_keys[] = {
 	ROW_ENUM("mode", CONFIG_ENUM_FIELD(struct config_pin, mode), config_mode_names,
 		 CONFIG_INPUT_MODE_SWITCH, .applies = CONFIG_KINDS_INPUT),
 	/* default: true for switches, false for buttons (the hook) */
-	ROW_BOOL("publish_state", PIN(publish_state, bool), true, .applies = CONFIG_KINDS_INPUT,
+	ROW_BOOL("publish_state", PIN(publish_state, bool), true,
+		 .applies = CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON,
 		 .hook = CONFIG_HOOK_PUBLISH_STATE),
 	ROW_STRING("device_class", PIN(device_class, char *), .applies = CONFIG_KINDS_INPUT,
 		   .hook = CONFIG_HOOK_DEVICE_CLASS),
@@ -223,7 +230,8 @@ const struct config_key config_pin_keys[] = {
 		 .applies = CONFIG_KIND_BUTTON),
 	ROW_UINT("long_press_ms", PIN(long_press_ms, unsigned int), 100, 60000, 800,
 		 .applies = CONFIG_KIND_BUTTON, .hook = CONFIG_HOOK_BUTTON_TIMES),
-	ROW_HAND("bindings", CONFIG_KEY_LIST, CONFIG_HOOK_BINDINGS, .applies = CONFIG_KINDS_INPUT,
+	ROW_HAND("bindings", CONFIG_KEY_LIST, CONFIG_HOOK_BINDINGS,
+		 .applies = CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON,
 		   .sub = config_binding_keys),
 	ROW_ENUM("drive", CONFIG_ENUM_FIELD(struct config_pin, drive), config_drive_names,
 		 CONFIG_DRIVE_PUSH_PULL, .applies = CONFIG_KINDS_OUTPUT, .flags = CONFIG_KEY_REQUEST),
@@ -244,6 +252,32 @@ const struct config_key config_pin_keys[] = {
 	  .range = "0, 1 or 2", .inherit = MQTT(qos, int) },
 	{ .name = "retain", .type = CONFIG_KEY_BOOL, .offset = PIN(retain, bool),
 	  .inherit = MQTT(retain, bool) },
+	/* counters (mode = "counter"; src/meter.h) */
+	ROW_ENUM("edge", CONFIG_ENUM_FIELD(struct config_pin, counter_edge),
+		 config_counter_edge_names, CONFIG_COUNTER_EDGE_RISING, .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("pulses_per_unit", PIN(pulses_per_unit, unsigned int), 1, 1000000, 1000,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("precision", PIN(precision, unsigned int), 0, 6, 3, .applies = CONFIG_KIND_COUNTER),
+	ROW_STRING("unit", PIN(unit, char *), .def_string = "kWh", .applies = CONFIG_KIND_COUNTER,
+		   .hook = CONFIG_HOOK_COUNTER_UNIT),
+	ROW_STRING("rate_unit", PIN(rate_unit, char *), .def_string = "W",
+		   .applies = CONFIG_KIND_COUNTER, .hook = CONFIG_HOOK_COUNTER_UNIT),
+	ROW_UINT("rate_scale", PIN(rate_scale, unsigned int), 1, 1000000, 1000,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("rate_period_s", PIN(rate_period_s, unsigned int), 1, 86400, 3600,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("rate_precision", PIN(rate_precision, unsigned int), 0, 6, 0,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("rate_interval_ms", PIN(rate_interval_ms, unsigned int), 0, 3600000, 10000,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("rate_threshold_pct", PIN(rate_threshold_pct, unsigned int), 0, 1000, 5,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("rate_timeout_s", PIN(rate_timeout_s, unsigned int), 1, 86400, 600,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("save_pulses", PIN(save_pulses, unsigned int), 0, 1000000, 100,
+		 .applies = CONFIG_KIND_COUNTER),
+	ROW_UINT("save_interval_s", PIN(save_interval_s, unsigned int), 1, 86400, 60,
+		 .applies = CONFIG_KIND_COUNTER),
 	ROW_END,
 };
 
@@ -315,7 +349,18 @@ uint32_t config_pin_kind(const struct config_pin *pin)
 {
 	if (pin->direction == CONFIG_DIRECTION_OUTPUT)
 		return CONFIG_KIND_OUTPUT;
+	if (pin->mode == CONFIG_INPUT_MODE_COUNTER)
+		return CONFIG_KIND_COUNTER;
 	return pin->mode == CONFIG_INPUT_MODE_BUTTON ? CONFIG_KIND_BUTTON : CONFIG_KIND_SWITCH;
+}
+
+const char *config_kind_modes(uint32_t applies)
+{
+	if (applies == CONFIG_KIND_COUNTER)
+		return "\"counter\"";
+	if ((applies & CONFIG_KINDS_INPUT) == (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON))
+		return "\"switch\" or \"button\"";
+	return applies & CONFIG_KIND_BUTTON ? "\"button\"" : "\"switch\"";
 }
 
 long long config_key_get(const struct config_key *row, const void *base)

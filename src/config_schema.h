@@ -79,8 +79,9 @@ enum config_kind {
 	CONFIG_KIND_SWITCH = 1u << 0, /* input, mode = "switch" */
 	CONFIG_KIND_BUTTON = 1u << 1, /* input, mode = "button" */
 	CONFIG_KIND_OUTPUT = 1u << 2, /* GPIO output */
+	CONFIG_KIND_COUNTER = 1u << 5, /* input, mode = "counter" (a meter's pulses) */
 };
-#define CONFIG_KINDS_INPUT (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON)
+#define CONFIG_KINDS_INPUT (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON | CONFIG_KIND_COUNTER)
 #define CONFIG_KINDS_OUTPUT CONFIG_KIND_OUTPUT
 #define CONFIG_KINDS_ANY UINT32_MAX /* a group that is not a pin */
 
@@ -143,6 +144,8 @@ enum config_hook {
 	CONFIG_HOOK_INTERLOCK_OUTPUTS,
 	/* discovery */
 	CONFIG_HOOK_PREFIX,
+	/* counters (unit, rate_unit) */
+	CONFIG_HOOK_COUNTER_UNIT,
 };
 
 #define CONFIG_NO_INHERIT SIZE_MAX
@@ -185,6 +188,9 @@ bool config_key_applies(const struct config_key *row, uint32_t kind);
 uint32_t config_kind_family(uint32_t kind);
 /* The kind of PIN as read so far (its direction and mode). */
 uint32_t config_pin_kind(const struct config_pin *pin);
+/* The modes an input key with APPLIES belongs to, for "KEY applies only to mode = ...":
+ * "\"button\"", "\"switch\" or \"button\"". */
+const char *config_kind_modes(uint32_t applies);
 
 /* Sets every field of TABLE in BASE to its default (INT, UINT, BOOL and ENUM rows; a row with
  * inherit takes the value at that offset of INHERIT_FROM when it is not NULL). */

@@ -18,6 +18,7 @@
 #include "kind.h"
 #include "log.h"
 #include "loop.h"
+#include "meters.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "publish.h"
@@ -65,11 +66,15 @@ struct daemon {
 	struct loop_source *mqtt_source;
 	struct config *mqtt_cfg; /* the older config the mqtt object still reads (its connection
 				  * settings did not change since); NULL: d->cfg */
+	struct meters *meters;   /* pulse counters (src/meters.h) */
 };
 
 static void daemon_health_gather(struct daemon *d, struct health *h)
 {
 	health_gather(h, &d->counters, d->pub.mqtt, util_now_ms());
+	if (meters_health_json(d->meters, h->counters_edges_lost,
+			       sizeof(h->counters_edges_lost)) < 0)
+		h->counters_edges_lost[0] = '\0'; /* too many counters to list: the sum is there */
 }
 
 static void daemon_status_update(struct daemon *d)
@@ -216,6 +221,8 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 			    "%llu lost since start",
 			    name, (unsigned long long)ev->lost, d->counters.edges_lost);
 	}
+	if (meters_edge(d->meters, ev, ts))
+		return; /* a counter's pulse (src/meters.h) */
 	if (bridge_pin_active(d->bridge, ev->pin) == ev->active)
 		return;
 	d->pins[ev->pin].changed_ns = util_clock_ns(CLOCK_REALTIME) - (mono - ts);
@@ -262,6 +269,7 @@ static void daemon_states_publish(struct daemon *d)
 		if (d->topics->pins[i].has_state)
 			daemon_publish_state(d, i);
 	}
+	meters_publish(d->meters);
 }
 
 static void daemon_on_connected(struct daemon *d, const char *broker)
@@ -299,6 +307,9 @@ static void daemon_on_message(struct daemon *d, const struct mqtt_event *ev)
 		if (announce_ha_birth(&d->announce, &d->pub, ev))
 			daemon_states_publish(d);
 	}
+	else if (route == TOPICS_ROUTE_SET &&
+		 meters_command(d->meters, m.pin, ev->payload, ev->payload_len, ev->retain))
+		return; /* a counter's new total or reset (src/meters.h) */
 	else if (route == TOPICS_ROUTE_SET || route == TOPICS_ROUTE_PULSE ||
 		 route == TOPICS_ROUTE_UNKNOWN_PIN)
 		daemon_on_command(d, ev, route, &m);
@@ -401,6 +412,7 @@ void daemon_stop(struct daemon *d, const char *why)
 	log_notice("stopping (%s)", why);
 	notify_stopping();
 	daemon_outputs_exit(d);
+	meters_stop(d->meters); /* saved, and the totals published while the broker listens */
 	if (!d->pub.connected) {
 		daemon_quit(d);
 		return;
@@ -509,6 +521,9 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		goto free_announce;
 	}
 	/* From here on the new configuration is in force. */
+	if (meters_reload(d->meters, cfg, from) < 0)
+		log_error("reload: %s; the counters keep counting with the previous settings",
+			  strerror(ENOMEM));
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		bool level;
 
@@ -753,6 +768,8 @@ int daemon_loop_open(struct daemon *d)
 	}
 	if (r == 0)
 		r = loop_add_timer(d->loop, daemon_on_health_timer, d, &d->health_timer);
+	if (r == 0)
+		r = meters_new(&d->meters, d->cfg, d->loop, &d->pub); /* logs its failure */
 	if (r == 0 && d->cfg->mqtt.health_interval_s)
 		r = loop_timer_arm(d->health_timer, d->cfg->mqtt.health_interval_s * 1000000ULL,
 				   d->cfg->mqtt.health_interval_s * 1000000ULL);
@@ -800,6 +817,7 @@ void daemon_free(struct daemon *d)
 	d->pub.mqtt = NULL;
 	d->pub.connected = false;
 	daemon_outputs_exit(d);
+	meters_free(d->meters); /* saves what is unsaved */
 	loop_free(d->loop);
 	gpio_close(d->gpio);
 	bridge_free(d->bridge);

@@ -375,6 +375,59 @@ static int discovery_ha_health(const struct discovery *d, size_t k,
 	return discovery_messages_take(out, topic, payload, true);
 }
 
+/* The Home Assistant device class of a counter's rate: power for an energy meter, a flow for
+ * water and gas. */
+static const char *discovery_rate_class(const struct config_pin *p)
+{
+	return p->device_class && strcmp(p->device_class, "energy") != 0 ? "volume_flow_rate"
+									 : "power";
+}
+
+/* A counter's two sensors: the total (device_class energy, water or gas, state_class
+ * total_increasing, its unit: what the Energy dashboard lists without any YAML) and the rate
+ * (power or volume_flow_rate, measurement). RATE picks which. */
+static int discovery_ha_counter(const struct discovery *d, size_t pin, bool rate,
+				struct discovery_messages *out)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const struct topics_pin *tp = &d->topics->pins[pin];
+	const char *label = p->display_name ? p->display_name : p->name;
+	char *uid = util_printf("%s_%s%s", d->topics->ha_node, tp->object_id, rate ? "_rate" : "");
+	char *object_id = util_printf("%s_rate", tp->object_id);
+	char *name = util_printf("%s %s", label,
+				 strcmp(discovery_rate_class(p), "power") == 0 ? "power" : "flow");
+	char *topic = NULL, *payload = NULL;
+	cJSON *obj = cJSON_CreateObject();
+	bool ok = obj && uid && object_id && name;
+
+	ok = ok && discovery_json_str(obj, "name", rate ? name : label) &&
+	     discovery_json_str(obj, "unique_id", uid) &&
+	     discovery_json_str(obj, "state_topic", rate ? tp->rate : tp->state) &&
+	     discovery_json_str(obj, "device_class",
+				rate ? discovery_rate_class(p)
+				     : (p->device_class ? p->device_class : "energy")) &&
+	     discovery_json_str(obj, "state_class", rate ? "measurement" : "total_increasing") &&
+	     discovery_json_str(obj, "unit_of_measurement", rate ? p->rate_unit : p->unit) &&
+	     cJSON_AddNumberToObject(obj, "suggested_display_precision",
+				     rate ? p->rate_precision : p->precision) &&
+	     cJSON_AddNumberToObject(obj, "qos", p->qos) && discovery_json_common(d, obj);
+	if (ok)
+		payload = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (payload)
+		topic = rate ? topics_ha_device_config(d->topics, "sensor", object_id)
+			     : topics_ha_config(d->topics, pin, "sensor");
+	free(uid);
+	free(object_id);
+	free(name);
+	if (!payload || !topic) {
+		free(payload);
+		free(topic);
+		return -ENOMEM;
+	}
+	return discovery_messages_take(out, topic, payload, true);
+}
+
 int discovery_ha_configs(const struct discovery *d, struct discovery_messages *out)
 {
 	int r = 0;
@@ -391,6 +444,11 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
 			r = discovery_ha_config(d, i, "event", out);
 		if (r == 0 && d->topics->pins[i].commands && p->pulse_ms)
 			r = discovery_ha_pulse_button(d, i, out);
+		/* A counter (its topics have a rate): a sensor for the total and one for the rate. */
+		if (r == 0 && d->topics->pins[i].rate)
+			r = discovery_ha_counter(d, i, false, out);
+		if (r == 0 && d->topics->pins[i].rate)
+			r = discovery_ha_counter(d, i, true, out);
 	}
 	/* The device's own diagnostic sensors: the health counters. */
 	for (size_t k = 0; r == 0 && k < sizeof(discovery_health_sensors) /
@@ -469,7 +527,35 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
  * false (kept for its bindings) has no property that would ever get a value. */
 static bool discovery_homie_node(const struct discovery *d, size_t pin)
 {
-	return d->topics->pins[pin].has_state || d->topics->pins[pin].has_event;
+	return d->topics->pins[pin].has_state || d->topics->pins[pin].has_event ||
+	       d->topics->pins[pin].rate; /* a counter: total and rate */
+}
+
+/* A counter's node properties: total and rate, floats with their units, not settable. */
+static int discovery_homie_counter(const struct discovery *d, size_t pin,
+				   struct discovery_messages *out)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const char *label = p->display_name ? p->display_name : p->name;
+	char name[CONFIG_NAME_MAX + 16];
+	int r = discovery_homie_add(d, out, pin, "$properties", "total,rate");
+
+	for (int k = 0; k < 2 && r == 0; k++) {
+		const char *property = k ? "rate" : "total";
+
+		snprintf(name, sizeof(name), "%s %s", label, property);
+		r = discovery_homie_attr(d, out, pin, property, "$name", name);
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$datatype", "float");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$unit",
+						 k ? p->rate_unit : p->unit);
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$settable", "false");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
+	}
+	return r;
 }
 
 int discovery_homie_tree(const struct discovery *d, struct discovery_messages *out)
@@ -516,6 +602,10 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 					p->display_name ? p->display_name : p->name);
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);
+		if (r == 0 && d->topics->pins[i].rate) {
+			r = discovery_homie_counter(d, i, out);
+			continue;
+		}
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$properties",
 						has_state && has_event ? "state,event"
@@ -579,6 +669,19 @@ int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n)
 		if (r == 0 && d->topics->pins[i].has_state && d->cfg->pins[i].retain)
 			r = discovery_messages_take(&list, strdup(d->topics->pins[i].state),
 						    strdup("OFF"), true);
+		/* A counter's: its total and rate, and their Homie values. */
+		if (r == 0 && d->topics->pins[i].rate && d->cfg->pins[i].retain)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].state),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].rate && d->cfg->pins[i].retain)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].rate),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].homie_total)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].homie_total),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].homie_rate)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].homie_rate),
+						    strdup("0"), true);
 	}
 	if (r < 0)
 		goto clear_list;

@@ -79,11 +79,16 @@ struct pin_kind {
 
 	/* restore: whether its level is kept in the state file across restarts. */
 	bool (*persists)(const struct config_pin *c);
+
+	/* A pulse counter (kind_counter.c): its edges, commands and topics are src/meters.c's;
+	 * false for every other kind. */
+	bool is_counter;
 };
 
 extern const struct pin_kind kind_switch;
 extern const struct pin_kind kind_button;
 extern const struct pin_kind kind_output;
+extern const struct pin_kind kind_counter;
 
 /* For the input kinds: their state is published with publish_state = true, as a
  * "binary_sensor"; an input is read at start, never restored. */

@@ -138,3 +138,18 @@ void publish_subscribe(const struct publish *p, const char *pattern)
 	if (r < 0 && r != -ENOTCONN)
 		log_error("mqtt: cannot subscribe to %s: %s", pattern, strerror(-r));
 }
+
+void publish_text(const struct publish *p, size_t pin, const char *topic, const char *payload,
+		  bool homie)
+{
+	const struct config_pin *cp = &p->cfg->pins[pin];
+	int r;
+
+	if (!topic || !p->connected)
+		return;
+	r = mqtt_publish(p->mqtt, topic, payload, strlen(payload), homie ? 1 : cp->qos,
+			 homie ? true : cp->retain, NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("pin '%s': cannot publish %s on %s: %s", cp->name, payload, topic,
+			    strerror(-r));
+}

@@ -42,3 +42,7 @@ void publish_health(const struct publish *p, const struct health *h);
 void publish_messages(const struct publish *p, const struct discovery_messages *list);
 /* PATTERN (NULL: nothing) at the configured QoS. */
 void publish_subscribe(const struct publish *p, const char *pattern);
+/* PAYLOAD on TOPIC (NULL: nothing) as PIN's message at its QoS and retain (a counter's total
+ * and rate; Homie values with HOMIE, QoS 1 and retained). Nothing while not connected. */
+void publish_text(const struct publish *p, size_t pin, const char *topic, const char *payload,
+		  bool homie);

@@ -74,6 +74,17 @@ static int topics_pin_build(struct topics *t, size_t i)
 	tp->node_id = topics_node_id_make(p->name);
 	if (!tp->state || !tp->set || !tp->pulse || !tp->event || !tp->object_id || !tp->node_id)
 		return -ENOMEM;
+	if (kind->is_counter) {
+		tp->rate = util_printf("%s/%s/rate", base, p->name);
+		if (!tp->rate)
+			return -ENOMEM;
+		if (t->homie_base) {
+			tp->homie_total = util_printf("%s/%s/total", t->homie_base, tp->node_id);
+			tp->homie_rate = util_printf("%s/%s/rate", t->homie_base, tp->node_id);
+			if (!tp->homie_total || !tp->homie_rate)
+				return -ENOMEM;
+		}
+	}
 	if (!t->homie_base)
 		return 0;
 	if (tp->has_state) {
@@ -174,6 +185,9 @@ void topics_free(struct topics *t)
 		free(tp->homie_state);
 		free(tp->homie_event);
 		free(tp->homie_set);
+		free(tp->rate);
+		free(tp->homie_total);
+		free(tp->homie_rate);
 	}
 	free(t->pins);
 	free(t->status);
