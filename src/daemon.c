@@ -522,8 +522,8 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	}
 	/* From here on the new configuration is in force. */
 	if (meters_reload(d->meters, cfg, from) < 0)
-		log_error("reload: %s; the counters keep counting with the previous settings",
-			  strerror(ENOMEM));
+		log_error("reload: %s; the counters stop counting (their totals are saved) until "
+			  "the next reload or a restart", strerror(ENOMEM));
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		bool level;
 

@@ -437,7 +437,7 @@ int meters_reload(struct meters *m, const struct config *cfg, const size_t *from
 	meters_stop(m); /* every count in the file: nothing unsaved crosses the reload */
 	r = meters_items_build(m, cfg, &items, &n);
 	if (r < 0)
-		return r;
+		goto fail;
 	/* The first counters since start: the file was not read yet. */
 	if (n && !m->store.path[0][0] && meters_store_open(m, cfg) < 0)
 		goto no_memory;
@@ -483,7 +483,17 @@ int meters_reload(struct meters *m, const struct config *cfg, const size_t *from
 
 no_memory:
 	free(items);
-	return -ENOMEM;
+	r = -ENOMEM;
+fail:
+	/* The caller frees the old configuration: no item may point into it any more. Every
+	 * count was saved above: the next reload with counters reads the file again. */
+	free(m->items);
+	m->items = NULL;
+	m->n = 0;
+	m->cfg = cfg;
+	meter_store_data_clear(&m->kept);
+	m->store.path[0][0] = '\0';
+	return r;
 }
 
 uint64_t meters_edges_lost(const struct meters *m)

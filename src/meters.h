@@ -48,7 +48,8 @@ void meters_stop(struct meters *m);
 /* A reload to CFG: FROM[i] is the old index of new pin i, or SIZE_MAX. A counter that stays
  * keeps its count, its unsaved pulses and its rate; a new one reads its count from the file;
  * the file keeps the counts of counters removed (they come back with their name). Saves first.
- * Returns 0 or -ENOMEM (then nothing changed). */
+ * Returns 0 or -ENOMEM: then no counter counts until the next reload or restart (every count
+ * is saved; the old configuration, which is about to be freed, is no longer referred to). */
 int meters_reload(struct meters *m, const struct config *cfg, const size_t *from);
 
 /* Edges the kernel dropped on the lines of counters since start. */
