@@ -101,7 +101,9 @@ static void main_line_problem(void *userdata, size_t pin, const char *message)
 static size_t main_check_lines(const struct config *cfg)
 {
 	size_t problems = 0;
-	int r = gpio_check(cfg->pins, cfg->n_pins, main_line_problem, (void *)cfg, &problems);
+	/* PWM lights (the last n_lights pins) have no GPIO line. */
+	int r = gpio_check(cfg->pins, cfg->n_pins - cfg->n_lights, main_line_problem, (void *)cfg,
+			   &problems);
 
 	if (r == GPIO_CHECK_NO_CHIPS)
 		log_notice("no GPIO chip on this machine: the lines were not looked up (--no-gpio "

@@ -57,7 +57,7 @@ static int pwm_file_write(const char *path, const char *text)
 	ssize_t n;
 	int fd, r = 0;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC); /* O_TRUNC: as a shell's > does */
 	if (fd < 0)
 		return -errno;
 	n = write(fd, text, len);

@@ -44,6 +44,10 @@ struct topics_pin {
 	bool has_state;    /* the pin publishes a state */
 	bool has_event;    /* the pin publishes button events */
 	bool commands;     /* the pin takes commands (set, pulse, Homie set) */
+	/* PWM lights (NULL for every other kind) */
+	char *brightness;  /* <base>/<name>/brightness: the brightness with plain payloads */
+	char *homie_brightness;     /* homie/<device>/<node>/brightness; NULL: Homie off */
+	char *homie_brightness_set; /* homie/<device>/<node>/brightness/set; NULL: Homie off */
 };
 
 struct topics {
@@ -108,6 +112,7 @@ enum topics_route {
 	TOPICS_ROUTE_SET,         /* <base>/<name>/set or Homie .../state/set of an output PIN */
 	TOPICS_ROUTE_PULSE,       /* <base>/<name>/pulse of PIN */
 	TOPICS_ROUTE_UNKNOWN_PIN, /* <base>/<name>/set or /pulse, no pin called NAME */
+	TOPICS_ROUTE_BRIGHTNESS,  /* Homie .../brightness/set of light PIN (0..100 %) */
 };
 
 struct topics_match {

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* PWM lights (issue 17) through the daemon: a sysfs tree of plain files stands for /sys
+ * (GPIO2MQTT_SYSFS), with the channel already exported (a plain file cannot create the
+ * directory an export makes: that path is the unit test's, with the real kernel in the VM
+ * suite). Commands in plain words, numbers and Home Assistant's JSON, ON going back to the last
+ * brightness, the duty the channel ends at, the state file, a restart restoring it, a button
+ * bound to the light, and the unexport at the end. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct {
+	struct broker broker;
+	char sys[PATH_LEN];
+	char chan[PATH_LEN + 64];
+	char gpio[PATH_LEN];
+	char config[PATH_LEN];
+	char state[PATH_LEN];
+	char out[PATH_LEN], err[PATH_LEN];
+	volatile pid_t daemon;
+	int runs;
+} T;
+
+#define BASE "g2m-light"
+#define STATE_TOPIC BASE "/strip"
+
+static void mkdirs(const char *path)
+{
+	char buf[PATH_LEN];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(buf, 0755);
+			*p = '/';
+		}
+	}
+	mkdir(buf, 0755);
+}
+
+static bool attr_write(const char *attr, const char *text)
+{
+	char path[PATH_LEN + 128];
+
+	snprintf(path, sizeof(path), "%s/%s", T.chan, attr);
+	return file_write(path, text);
+}
+
+/* The attribute's value as the daemon last wrote it ("" when unreadable). */
+static void attr_read(const char *attr, char *buf, size_t size)
+{
+	char path[PATH_LEN + 128];
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/%s", T.chan, attr);
+	text = file_read(path, NULL);
+	snprintf(buf, size, "%s", text ? text : "");
+	buf[strcspn(buf, "\n")] = '\0';
+	free(text);
+}
+
+/* Waits until ATTR reads WANT. */
+static bool attr_wait(const char *attr, const char *want, const char *why)
+{
+	char got[64] = "";
+	int64_t end = now_ms() + TIMEOUT_MS;
+
+	do {
+		attr_read(attr, got, sizeof(got));
+		if (strcmp(got, want) == 0)
+			break;
+		pause_ms(10);
+	} while (now_ms() < end);
+	return tap_is_str(got, want, "%s", why);
+}
+
+static bool setup(void)
+{
+	char id[64], path[PATH_LEN + 64], text[2048];
+	struct watch_opts o = { .sub = BASE "/#", .id = id };
+
+	snprintf(id, sizeof(id), "g2m-light-watch-%ld", (long)getpid());
+	tmp_path(T.sys, "sys");
+	tmp_path(T.gpio, "gpio");
+	tmp_path(T.config, "light.conf");
+	tmp_path(T.state, "state");
+	mkdirs(T.gpio);
+	mkdirs(T.state);
+	/* /sys/class/pwm/pwmchip3 -> devices/platform/test-pwm.0, channel 1 exported */
+	snprintf(path, sizeof(path), "%s/devices/platform/test-pwm.0", T.sys);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3", T.sys);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3/device", T.sys);
+	if (symlink("../../../devices/platform/test-pwm.0", path) != 0)
+		return tap_ok(false, "symlink %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3/npwm", T.sys);
+	file_write(path, "2\n");
+	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3/unexport", T.sys);
+	file_write(path, "");
+	snprintf(T.chan, sizeof(T.chan), "%s/class/pwm/pwmchip3/pwm1", T.sys);
+	mkdirs(T.chan);
+	attr_write("period", "0\n");
+	attr_write("duty_cycle", "0\n");
+	attr_write("enable", "0\n");
+	attr_write("polarity", "normal\n");
+
+	if (!tap_ok(broker_start_free(&T.broker, "mosquitto", "allow_anonymous true\n"),
+		    "mosquitto on 127.0.0.1"))
+		return false;
+	snprintf(text, sizeof(text),
+		 "mqtt = { brokers = ( { host = \"127.0.0.1\"; port = %d; } ); base_topic = \"" BASE
+		 "\";\n  client_id = \"g2m-light-%ld\"; reconnect_min_ms = 100; reconnect_max_ms = "
+		 "1000; };\n"
+		 "inputs = ( { name = \"wall\"; line = \"GPIO17\"; mode = \"button\"; "
+		 "double_press_ms = 0;\n  long_press_ms = 60000; bindings = ( { output = \"strip\"; "
+		 "} ); } );\n"
+		 "lights = ( { name = \"strip\"; pwm = { chip = \"test-pwm.0\"; channel = 1; "
+		 "frequency_hz = 1000; gamma = 1.0; };\n  power_on = \"restore\"; transition_ms = 0; "
+		 "brightness_scale = 255; payload = \"json\"; } );\n"
+		 "state_dir = \"%s\";\ndiscovery = { homeassistant = false; };\n",
+		 T.broker.port, (long)getpid(), T.state);
+	if (!file_write(T.config, text))
+		return false;
+	o.port = T.broker.port;
+	return tap_ok(watch_start(&o), "watcher subscribed to " BASE "/#");
+}
+
+static bool daemon_up(void)
+{
+	char sys_var[PATH_LEN + 32], gpio_var[PATH_LEN + 32], name[64];
+	const char *const env[] = { sys_var, gpio_var, NULL };
+	char *argv[] = { (char *)H.daemon_path, "-d", "-c", T.config, NULL };
+
+	snprintf(sys_var, sizeof(sys_var), "GPIO2MQTT_SYSFS=%s", T.sys);
+	snprintf(gpio_var, sizeof(gpio_var), "GPIO2MQTT_TEST_GPIO_DIR=%s", T.gpio);
+	T.runs++;
+	snprintf(name, sizeof(name), "daemon-%d.stdout", T.runs);
+	tmp_path(T.out, name);
+	snprintf(name, sizeof(name), "daemon-%d.stderr", T.runs);
+	tmp_path(T.err, name);
+	child_track(&T.daemon);
+	T.daemon = spawn(argv, T.out, T.err, env);
+	return tap_ok(T.daemon > 0, "daemon started (run %d)", T.runs);
+}
+
+static bool daemon_stop(void)
+{
+	int status = 0;
+	pid_t pid = T.daemon;
+
+	kill(pid, SIGTERM);
+	if (!tap_ok(child_wait(pid, TIMEOUT_MS, &status), "the daemon stops on SIGTERM"))
+		return false;
+	T.daemon = 0;
+	return tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status 0");
+}
+
+/* The next state of the light after *C contains every one of NEEDLES. */
+static bool expect_state(size_t *c, const char *const needles[], const char *why)
+{
+	struct msg m;
+	bool ok;
+
+	if (!watch_next(c, STATE_TOPIC, TIMEOUT_MS, &m))
+		return tap_ok(false, "%s: no state published", why);
+	ok = true;
+	for (size_t i = 0; needles[i]; i++)
+		ok = ok && strstr(m.payload, needles[i]);
+	if (!ok)
+		tap_diag("got %s", m.payload);
+	return tap_ok(ok, "%s", why);
+}
+
+static void command(const char *payload)
+{
+	watch_publish(STATE_TOPIC "/set", payload, strlen(payload), false);
+}
+
+static void scenario_commands(void)
+{
+	char path[PATH_LEN + 64], *text;
+	size_t c = watch_mark();
+
+	if (!daemon_up())
+		return;
+	expect_state(&c, (const char *const[]){ "\"state\":\"OFF\"", "\"brightness\":255", NULL },
+		     "starts OFF (no state file yet), brightness full to go back to");
+	attr_wait("period", "1000000", "the period is 1 ms (1000 Hz)");
+	attr_wait("enable", "1", "the channel is enabled");
+	attr_wait("duty_cycle", "0", "at duty 0");
+
+	command("{\"state\":\"ON\",\"brightness\":128}");
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":128", NULL },
+		     "JSON ON at 128 of 255");
+	attr_wait("duty_cycle", "502000", "duty 50.2 % (gamma 1)");
+
+	command("OFF");
+	expect_state(&c, (const char *const[]){ "\"state\":\"OFF\"", "\"brightness\":128", NULL },
+		     "OFF keeps the brightness to go back to");
+	attr_wait("duty_cycle", "0", "dark");
+
+	command("ON");
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":128", NULL },
+		     "ON goes back to 128");
+	attr_wait("duty_cycle", "502000", "at the same duty");
+
+	command("64");
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":64", NULL },
+		     "a plain number is a brightness");
+	attr_wait("duty_cycle", "251000", "duty 25.1 %");
+
+	command("{\"brightness\":255,\"transition\":0.3}");
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":255", NULL },
+		     "a fade to full publishes its target at once");
+	attr_wait("duty_cycle", "1000000", "and the fade ends at the full duty");
+
+	command("dim please");
+	tap_ok(file_wait_count(T.err, "command ignored", 1, TIMEOUT_MS),
+	       "a payload that is no command is refused with a warning");
+
+	/* A button bound to the light: a short press toggles it. */
+	snprintf(path, sizeof(path), "%s/input", T.gpio);
+	file_write(path, "wall 1\nwall 0\n");
+	expect_state(&c, (const char *const[]){ "\"state\":\"OFF\"", NULL },
+		     "a short press on the bound button toggles OFF");
+	attr_wait("duty_cycle", "0", "dark again");
+
+	command("ON");
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":255", NULL },
+		     "ON again");
+	snprintf(path, sizeof(path), "%s/outputs.state", T.state);
+	for (int64_t end = now_ms() + TIMEOUT_MS; now_ms() < end; pause_ms(10)) {
+		text = file_read(path, NULL);
+		if (text && strstr(text, "strip ON:10000"))
+			break;
+		free(text);
+		text = NULL;
+	}
+	tap_ok(text != NULL, "the state file keeps ON and the brightness (strip ON:10000)");
+	free(text);
+
+	if (!daemon_stop())
+		return;
+	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3/unexport", T.sys);
+	text = file_read(path, NULL);
+	tap_ok(text && strcmp(text, "1") == 0, "the channel is unexported at the end");
+	free(text);
+
+	/* The channel found exported (it still is: plain files), its duty lost: restored. */
+	attr_write("duty_cycle", "0\n");
+	c = watch_mark();
+	if (!daemon_up())
+		return;
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":255", NULL },
+		     "a restart restores ON at full");
+	attr_wait("duty_cycle", "1000000", "and drives the full duty again");
+	tap_ok(file_wait_count(T.err, "taking it over", 1, TIMEOUT_MS),
+	       "an exported channel is taken over, with a notice");
+	daemon_stop();
+}
+
+static void finish(void)
+{
+	if (tap_failures() && T.err[0])
+		dump_file("daemon log", T.err, 200);
+	if (T.daemon > 0)
+		child_kill(&T.daemon, SIGKILL);
+}
+
+static const struct scenario scenarios[] = {
+	{ "commands", scenario_commands },
+};
+
+int main(int argc, char **argv)
+{
+	const struct harness_program p = {
+		.tmp_prefix = "g2m-light",
+		.scenarios = scenarios,
+		.n_scenarios = sizeof(scenarios) / sizeof(scenarios[0]),
+		.setup = setup,
+		.finish = finish,
+	};
+
+	return harness_main(argc, argv, &p);
+}
