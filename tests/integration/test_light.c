@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "harness.h"
 
 static struct {
@@ -81,10 +83,12 @@ static bool attr_wait(const char *attr, const char *want, const char *why)
 	return tap_is_str(got, want, "%s", why);
 }
 
+static bool write_config(bool discovery);
+
 static bool setup(void)
 {
-	char id[64], path[PATH_LEN + 64], text[2048];
-	struct watch_opts o = { .sub = BASE "/#", .id = id };
+	char id[64], path[PATH_LEN + 64];
+	struct watch_opts o = { .sub = "#", .id = id };
 
 	snprintf(id, sizeof(id), "g2m-light-watch-%ld", (long)getpid());
 	tmp_path(T.sys, "sys");
@@ -115,6 +119,16 @@ static bool setup(void)
 	if (!tap_ok(broker_start_free(&T.broker, "mosquitto", "allow_anonymous true\n"),
 		    "mosquitto on 127.0.0.1"))
 		return false;
+	o.port = T.broker.port;
+	return tap_ok(write_config(false), "configuration written") &&
+	       tap_ok(watch_start(&o), "watcher subscribed to #");
+}
+
+/* The configuration, with Home Assistant discovery and Homie when DISCOVERY. */
+static bool write_config(bool discovery)
+{
+	char text[2048];
+
 	snprintf(text, sizeof(text),
 		 "mqtt = { brokers = ( { host = \"127.0.0.1\"; port = %d; } ); base_topic = \"" BASE
 		 "\";\n  client_id = \"g2m-light-%ld\"; reconnect_min_ms = 100; reconnect_max_ms = "
@@ -125,12 +139,10 @@ static bool setup(void)
 		 "lights = ( { name = \"strip\"; pwm = { chip = \"test-pwm.0\"; channel = 1; "
 		 "frequency_hz = 1000; gamma = 1.0; };\n  power_on = \"restore\"; transition_ms = 0; "
 		 "brightness_scale = 255; payload = \"json\"; } );\n"
-		 "state_dir = \"%s\";\ndiscovery = { homeassistant = false; };\n",
-		 T.broker.port, (long)getpid(), T.state);
-	if (!file_write(T.config, text))
-		return false;
-	o.port = T.broker.port;
-	return tap_ok(watch_start(&o), "watcher subscribed to " BASE "/#");
+		 "state_dir = \"%s\";\ndiscovery = { homeassistant = %s; homie = %s; };\n",
+		 T.broker.port, (long)getpid(), T.state, discovery ? "true" : "false",
+		 discovery ? "true" : "false");
+	return file_write(T.config, text);
 }
 
 static bool daemon_up(void)
@@ -267,6 +279,81 @@ static void scenario_commands(void)
 	daemon_stop();
 }
 
+/* The message retained on the topic ending in SUFFIX under PREFIX, from the watcher's record. */
+static const char *retained_ending(size_t from, const char *prefix, const char *suffix,
+				   char *topic, size_t size)
+{
+	const char *found = NULL;
+	struct msg m;
+
+	for (size_t i = from; watch_at(i, &m); i++) {
+		size_t tl = strlen(m.topic), sl = strlen(suffix);
+
+		if (strncmp(m.topic, prefix, strlen(prefix)) == 0 && tl >= sl &&
+		    strcmp(m.topic + tl - sl, suffix) == 0) {
+			found = m.payload;
+			snprintf(topic, size, "%s", m.topic);
+		}
+	}
+	return found;
+}
+
+static void scenario_discovery(void)
+{
+	char topic[256], set[300];
+	const char *doc, *v = NULL;
+	size_t c = watch_mark();
+	cJSON *o;
+
+	if (!write_config(true) || !daemon_up())
+		return;
+	expect_state(&c, (const char *const[]){ "\"state\":\"OFF\"", NULL }, "started");
+	for (int64_t end = now_ms() + TIMEOUT_MS; now_ms() < end; pause_ms(10)) {
+		v = retained_ending(0, "homie/", "/$state", topic, sizeof(topic));
+		if (v && strcmp(v, "ready") == 0)
+			break;
+	}
+	if (!tap_ok(v && strcmp(v, "ready") == 0, "Homie $state ready (after every document)"))
+		return;
+	doc = retained_ending(0, "homeassistant/light/", "/strip/config", topic, sizeof(topic));
+	o = doc ? cJSON_Parse(doc) : NULL;
+	if (!tap_ok(o != NULL, "Home Assistant: a light config for strip (%s)", doc ? topic : "none"))
+		return;
+	v = cJSON_GetStringValue(cJSON_GetObjectItem(o, "schema"));
+	tap_is_str(v ? v : "", "json", "the JSON schema (payload = json)");
+	tap_ok(cJSON_IsTrue(cJSON_GetObjectItem(o, "brightness")), "brightness: true");
+	tap_is_int((long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "brightness_scale")), 255,
+		   "brightness_scale 255, as configured");
+	v = cJSON_GetStringValue(cJSON_GetObjectItem(o, "command_topic"));
+	tap_is_str(v ? v : "", STATE_TOPIC "/set", "the command topic");
+	v = cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "supported_color_modes"),
+						    0));
+	tap_is_str(v ? v : "", "brightness", "supported_color_modes [\"brightness\"]");
+	tap_ok(!cJSON_GetObjectItem(o, "payload_on") && !cJSON_GetObjectItem(o, "state_value_template"),
+	       "no key of the default schema (Home Assistant would refuse the document)");
+	cJSON_Delete(o);
+
+	v = retained_ending(0, "homie/", "/strip/$properties", topic, sizeof(topic));
+	tap_is_str(v ? v : "", "state,brightness", "Homie: the light's node has state and brightness");
+	v = retained_ending(0, "homie/", "/strip/brightness/$format", topic, sizeof(topic));
+	tap_is_str(v ? v : "", "0:100", "brightness $format 0:100");
+	v = retained_ending(0, "homie/", "/strip/brightness/$unit", topic, sizeof(topic));
+	tap_is_str(v ? v : "", "%", "brightness $unit %%");
+	v = retained_ending(0, "homie/", "/strip/brightness/$settable", topic, sizeof(topic));
+	tap_is_str(v ? v : "", "true", "brightness is settable");
+
+	/* openHAB's dimmer sends percent, whatever the light's scale. */
+	snprintf(set, sizeof(set), "%.*s/set", (int)(strlen(topic) - strlen("/$settable")), topic);
+	c = watch_mark();
+	watch_publish(set, "50", 2, false);
+	expect_state(&c, (const char *const[]){ "\"state\":\"ON\"", "\"brightness\":128", NULL },
+		     "Homie brightness 50 %% is 128 of 255");
+	attr_wait("duty_cycle", "500000", "duty 50 %% (gamma 1)");
+	snprintf(set, sizeof(set), "%.*s", (int)(strlen(topic) - strlen("/$settable")), topic);
+	tap_ok(watch_wait(c, set, "50", TIMEOUT_MS) >= 0, "the Homie brightness value is 50");
+	daemon_stop();
+}
+
 static void finish(void)
 {
 	if (tap_failures() && T.err[0])
@@ -277,6 +364,7 @@ static void finish(void)
 
 static const struct scenario scenarios[] = {
 	{ "commands", scenario_commands },
+	{ "discovery", scenario_discovery },
 };
 
 int main(int argc, char **argv)
