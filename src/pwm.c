@@ -233,6 +233,8 @@ static int pwm_state_read(struct pwm *p)
 
 static const char *pwm_access_hint(int r)
 {
+	if (r == -EROFS)
+		return " (/sys is read-only here: under systemd, ProtectKernelTunables=)";
 	return r == -EACCES || r == -EPERM
 		       ? " (the daemon's user needs write access to the PWM attributes: the udev "
 			 "rule that gives them to the gpio group, and the unit's ReadWritePaths)"

@@ -259,6 +259,22 @@ static void scenario_commands(void)
 	tap_ok(text != NULL, "the state file keeps ON and the brightness (strip ON:10000)");
 	free(text);
 
+	/* A reload with the light unchanged: not one write to its channel. */
+	{
+		struct stat before, after;
+		char duty[PATH_LEN + 128];
+
+		snprintf(duty, sizeof(duty), "%s/duty_cycle", T.chan);
+		stat(duty, &before);
+		pause_ms(20); /* a write now would show in the file's time */
+		kill(T.daemon, SIGHUP);
+		tap_ok(file_wait_count(T.err, "is valid and applied", 1, TIMEOUT_MS), "reloaded");
+		stat(duty, &after);
+		tap_ok(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+			       before.st_mtim.tv_nsec == after.st_mtim.tv_nsec,
+		       "the unchanged light's duty_cycle was not written");
+		attr_wait("duty_cycle", "1000000", "still at full");
+	}
 	if (!daemon_stop())
 		return;
 	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3/unexport", T.sys);
