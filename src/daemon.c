@@ -810,10 +810,10 @@ int daemon_pins_open(struct daemon *d)
 	}
 	for (size_t i = 0; i < n_gpio && r == 0; i++)
 		r = gpio_get(d->gpio, i, &levels[i]);
-	if (r == 0 && lights_open(&d->lights, d->cfg, NULL, levels, values) < 0) {
-		free(levels); /* pwm.c said why */
+	if (r == 0 && (r = lights_open(&d->lights, d->cfg, NULL, levels, values)) < 0) {
+		free(levels); /* pwm.c said why; no chip (-ENOENT) or channel (-ERANGE): exit 78 */
 		free(values);
-		return -ENODEV;
+		return r;
 	}
 	free(values);
 	for (size_t i = n_gpio; i < d->cfg->n_pins && r == 0; i++)

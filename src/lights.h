@@ -19,8 +19,9 @@ struct lights;
 /* Opens and starts every light of CFG (which must outlive the lights) through SYS (NULL: the
  * real /sys, or the directory in $GPIO2MQTT_SYSFS, a test hook). ON and VALUES (indexed like
  * cfg->pins) are the restored state of power_on = "restore" lights (ON, and the level ON goes
- * back to, 0..LIGHT_LEVEL_MAX); NULL: none. Returns 0, or a negative errno when a channel
- * cannot be opened or started (logged by pwm.c); then nothing stays exported. */
+ * back to, 0..LIGHT_LEVEL_MAX); NULL: none. Returns 0, or pwm_open()'s or pwm_apply()'s
+ * negative errno when a channel cannot be opened or started (logged by pwm.c; -ENOENT: no
+ * such chip, -ERANGE: no such channel); then nothing stays exported. */
 int lights_open(struct lights **out, const struct config *cfg, const struct pwm_sysfs *sys,
 		const bool *on, const unsigned int *values);
 /* Unexports every channel (each keeps its output as it is) and frees L. NULL is fine. */

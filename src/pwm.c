@@ -279,7 +279,7 @@ int pwm_open(const struct pwm_sysfs *sys, const char *pin, const char *chip, uns
 		goto free_pwm;
 	}
 	if (channel >= npwm) {
-		r = -ENODEV;
+		r = -ERANGE; /* as a GPIO offset past the chip's end: the file's mistake */
 		log_error("pin '%s': PWM chip '%s' has %" PRIu64 " channel%s (0..%" PRIu64
 			  "), not %u", pin, chip, npwm, npwm == 1 ? "" : "s",
 			  npwm ? npwm - 1 : 0, channel);

@@ -55,7 +55,7 @@ int pwm_chip_find(const struct pwm_sysfs *sys, const char *pin, const char *chip
 		  size_t size);
 
 /* Exports CHANNEL of CHIP for pin PIN and reads its state. Returns 0 or PWM_OPEN_TAKEN_OVER and
- * sets *OUT; -ENOENT (no such chip), -ENODEV (no such channel: npwm is smaller), -EBUSY (a
+ * sets *OUT; -ENOENT (no such chip), -ERANGE (no such channel: npwm is smaller), -EBUSY (a
  * kernel driver holds the channel), -EACCES (no permission: the udev rule), other negative
  * errnos; each logged. */
 int pwm_open(const struct pwm_sysfs *sys, const char *pin, const char *chip, unsigned int channel,

@@ -285,8 +285,8 @@ static void test_faults(const struct pwm_sysfs *sys, struct fake_kernel *k)
 {
 	struct pwm *p = NULL;
 
-	tap_is_int(pwm_open(sys, "strip", "1f00098000.pwm", 4, &p), -ENODEV,
-		   "channel 4 of a 4-channel chip: ENODEV");
+	tap_is_int(pwm_open(sys, "strip", "1f00098000.pwm", 4, &p), -ERANGE,
+		   "channel 4 of a 4-channel chip: ERANGE (like a GPIO offset past the end)");
 	k->busy_channel = 3;
 	tap_is_int(pwm_open(sys, "strip", "1f00098000.pwm", 3, &p), -EBUSY,
 		   "a channel a kernel driver holds: EBUSY");

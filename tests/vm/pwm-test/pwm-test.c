@@ -4,7 +4,9 @@
  * "pwm-test.0" with PWM_TEST_NPWM channels whose apply() takes every state the PWM core hands
  * it. The core's own pwm:pwm_apply tracepoint records each one (what the scenarios read); the
  * chip also counts them and shows the last state of every channel in the device's "applied"
- * attribute: "CHANNEL PERIOD DUTY POLARITY ENABLED" per line after "applied N".
+ * attribute: "CHANNEL PERIOD DUTY POLARITY ENABLED" per line after "applied N". Like real
+ * hardware it has a limit: a period below PWM_TEST_PERIOD_MIN_NS (above 100 kHz) is refused
+ * with -EINVAL, which the PWM core hands back to the write() on the period attribute.
  *
  * Builds against 6.1 (struct pwm_chip embedded in the driver's struct, ops->owner) and 6.12
  * (devm_pwmchip_alloc(), pwmchip_get_drvdata(), pwmchip_add() passing THIS_MODULE itself).
@@ -15,6 +17,7 @@
 #include <linux/version.h>
 
 #define PWM_TEST_NPWM 4
+#define PWM_TEST_PERIOD_MIN_NS 10000
 #define PWM_TEST_NEW_API (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0))
 
 struct pwm_test {
@@ -42,6 +45,8 @@ static int pwm_test_apply(struct pwm_chip *chip, struct pwm_device *pwm,
 {
 	struct pwm_test *t = pwm_test_of(chip);
 
+	if (state->enabled && state->period < PWM_TEST_PERIOD_MIN_NS)
+		return -EINVAL;
 	mutex_lock(&t->lock);
 	t->last[pwm->hwpwm] = *state;
 	t->applied++;
