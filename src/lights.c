@@ -126,7 +126,7 @@ int lights_open(struct lights **out, const struct config *cfg, const struct pwm_
 	if (sys)
 		l->sys = *sys;
 	else
-		l->sys.root = getenv("GPIO2MQTT_SYSFS"); /* a test hook; unset: /sys */
+		pwm_sysfs_default(&l->sys);
 	l->items = calloc(cfg->n_lights ? cfg->n_lights : 1, sizeof(*l->items));
 	if (!l->items) {
 		free(l);

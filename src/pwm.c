@@ -46,6 +46,11 @@ static void pwm_fmt(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+void pwm_sysfs_default(struct pwm_sysfs *sys)
+{
+	*sys = (struct pwm_sysfs){ .root = getenv("GPIO2MQTT_SYSFS") }; /* NULL: /sys */
+}
+
 static const char *pwm_root(const struct pwm_sysfs *sys)
 {
 	return sys->root ? sys->root : "/sys";
@@ -135,8 +140,9 @@ static bool pwm_is_chip_number(const char *name)
 	return true;
 }
 
-int pwm_chip_find(const struct pwm_sysfs *sys, const char *pin, const char *chip, char *dir,
-		  size_t size)
+/* pwm_chip_find() without the log: the message into MSG; *N_CHIPS counts the chips there are. */
+static int pwm_chip_lookup(const struct pwm_sysfs *sys, const char *pin, const char *chip,
+			   char *dir, size_t size, char *msg, size_t msg_size, size_t *n_chips)
 {
 	char class_dir[PWM_PATH_MAX], path[PWM_PATH_MAX + 300], device[256], driver[256];
 	char listing[1024] = "", number_device[256] = "";
@@ -150,12 +156,14 @@ int pwm_chip_find(const struct pwm_sysfs *sys, const char *pin, const char *chip
 	if (!d && errno != ENOENT) {
 		int r = -errno;
 
-		log_error("pin '%s': cannot read %s: %s", pin, class_dir, strerror(-r));
+		pwm_fmt(msg, msg_size, "light '%s': cannot read %s: %s", pin, class_dir,
+			strerror(-r));
 		return r;
 	}
 	while (d && (e = readdir(d))) {
 		if (!pwm_is_chip_number(e->d_name))
 			continue;
+		(*n_chips)++;
 		pwm_fmt(path, sizeof(path), "%s/%s/device", class_dir, e->d_name);
 		pwm_link_name(path, device, sizeof(device));
 		pwm_fmt(path, sizeof(path), "%s/%s/device/driver", class_dir, e->d_name);
@@ -186,21 +194,57 @@ int pwm_chip_find(const struct pwm_sysfs *sys, const char *pin, const char *chip
 		return 0;
 	}
 	if (by_driver > 1) {
-		log_error("pin '%s': %zu PWM chips have the driver '%s'; name one by its device "
-			  "name: %s", pin, by_driver, chip, listing);
+		pwm_fmt(msg, msg_size, "light '%s': %zu PWM chips have the driver '%s'; name one "
+			"by its device name: %s", pin, by_driver, chip, listing);
 		return -EINVAL;
 	}
 	if (pwm_is_chip_number(chip)) {
-		log_error("pin '%s': PWM chip '%s': chip numbers change between kernels; name the "
-			  "chip by its device name%s%s%s", pin, chip,
-			  number_device[0] ? " ('" : "", number_device,
-			  number_device[0] ? "' here)" : "");
+		pwm_fmt(msg, msg_size, "light '%s': PWM chip '%s': chip numbers change between "
+			"kernels; name the chip by its device name%s%s%s", pin, chip,
+			number_device[0] ? " ('" : "", number_device,
+			number_device[0] ? "' here)" : "");
 		return -EINVAL;
 	}
-	log_error("pin '%s': no PWM chip '%s' (%s%s); on a Raspberry Pi the PWM pins need an "
-		  "overlay in config.txt, e.g. dtoverlay=pwm-2chan", pin, chip,
-		  used ? "chips here: " : "this machine has no PWM chip", listing);
+	pwm_fmt(msg, msg_size, "light '%s': no PWM chip '%s' (%s%s); on a Raspberry Pi the PWM pins "
+		"need an overlay in config.txt, e.g. dtoverlay=pwm-2chan", pin, chip,
+		used ? "chips here: " : "this machine has no PWM chip", listing);
 	return -ENOENT;
+}
+
+int pwm_chip_find(const struct pwm_sysfs *sys, const char *pin, const char *chip, char *dir,
+		  size_t size)
+{
+	char msg[1400];
+	size_t n_chips = 0;
+	int r = pwm_chip_lookup(sys, pin, chip, dir, size, msg, sizeof(msg), &n_chips);
+
+	if (r < 0)
+		log_error("%s", msg);
+	return r;
+}
+
+int pwm_check(const struct pwm_sysfs *sys, const char *pin, const char *chip,
+	      unsigned int channel, char *msg, size_t msg_size)
+{
+	char dir[PWM_PATH_MAX], path[PWM_PATH_MAX + 16];
+	size_t n_chips = 0;
+	uint64_t npwm;
+	int r;
+
+	msg[0] = '\0';
+	r = pwm_chip_lookup(sys, pin, chip, dir, sizeof(dir), msg, msg_size, &n_chips);
+	if (r == -ENOENT && n_chips == 0)
+		return PWM_CHECK_NO_CHIPS;
+	if (r < 0)
+		return r;
+	pwm_fmt(path, sizeof(path), "%s/npwm", dir);
+	if (pwm_read_u64(path, &npwm) == 0 && channel >= npwm) {
+		pwm_fmt(msg, msg_size, "light '%s': PWM chip '%s' has %" PRIu64 " channel%s (0..%" PRIu64
+			"), not %u", pin, chip, npwm, npwm == 1 ? "" : "s", npwm ? npwm - 1 : 0,
+			channel);
+		return -ERANGE;
+	}
+	return 0;
 }
 
 /* Reads the channel's state from sysfs. */
@@ -227,7 +271,7 @@ static int pwm_state_read(struct pwm *p)
 		p->state.inversed = r == 0 && strcmp(polarity, "inversed") == 0;
 	}
 	if (r < 0)
-		log_error("pin '%s': cannot read %s: %s", p->pin, path, strerror(-r));
+		log_error("light '%s': cannot read %s: %s", p->pin, path, strerror(-r));
 	return r;
 }
 
@@ -264,7 +308,7 @@ int pwm_open(const struct pwm_sysfs *sys, const char *pin, const char *chip, uns
 
 	if (!p || !(p->pin = strdup(pin)) || !(p->chip = strdup(chip))) {
 		r = -ENOMEM;
-		log_error("pin '%s': %s", pin, strerror(-r));
+		log_error("light '%s': %s", pin, strerror(-r));
 		goto free_pwm;
 	}
 	p->sys = *sys;
@@ -275,12 +319,12 @@ int pwm_open(const struct pwm_sysfs *sys, const char *pin, const char *chip, uns
 	pwm_fmt(path, sizeof(path), "%s/npwm", p->chip_dir);
 	r = pwm_read_u64(path, &npwm);
 	if (r < 0) {
-		log_error("pin '%s': cannot read %s: %s", pin, path, strerror(-r));
+		log_error("light '%s': cannot read %s: %s", pin, path, strerror(-r));
 		goto free_pwm;
 	}
 	if (channel >= npwm) {
 		r = -ERANGE; /* as a GPIO offset past the chip's end: the file's mistake */
-		log_error("pin '%s': PWM chip '%s' has %" PRIu64 " channel%s (0..%" PRIu64
+		log_error("light '%s': PWM chip '%s' has %" PRIu64 " channel%s (0..%" PRIu64
 			  "), not %u", pin, chip, npwm, npwm == 1 ? "" : "s",
 			  npwm ? npwm - 1 : 0, channel);
 		goto free_pwm;
@@ -293,19 +337,19 @@ int pwm_open(const struct pwm_sysfs *sys, const char *pin, const char *chip, uns
 		pwm_fmt(text, sizeof(text), "%u", channel);
 		r = pwm_write(sys, path, text);
 		if (r == -EBUSY) {
-			log_error("pin '%s': PWM chip '%s' channel %u is busy: a kernel driver uses "
+			log_error("light '%s': PWM chip '%s' channel %u is busy: a kernel driver uses "
 				  "it (a pwm-leds, pwm-fan or backlight node in the device tree?)",
 				  pin, chip, channel);
 			goto free_pwm;
 		}
 		if (r < 0) {
-			log_error("pin '%s': cannot export PWM chip '%s' channel %u (%s): %s%s", pin,
+			log_error("light '%s': cannot export PWM chip '%s' channel %u (%s): %s%s", pin,
 				  chip, channel, path, strerror(-r), pwm_access_hint(r));
 			goto free_pwm;
 		}
 		if (access(p->dir, F_OK) != 0) {
 			r = -ENOENT;
-			log_error("pin '%s': PWM chip '%s' channel %u: exported, but %s did not "
+			log_error("light '%s': PWM chip '%s' channel %u: exported, but %s did not "
 				  "appear", pin, chip, channel, p->dir);
 			goto free_pwm;
 		}
@@ -315,7 +359,7 @@ int pwm_open(const struct pwm_sysfs *sys, const char *pin, const char *chip, uns
 	if (r < 0)
 		goto unexport;
 	if (taken_over)
-		log_notice("pin '%s': PWM chip '%s' channel %u was exported already (by an earlier "
+		log_notice("light '%s': PWM chip '%s' channel %u was exported already (by an earlier "
 			   "run that could not release it, or by another program); taking it over "
 			   "as it is", pin, chip, channel);
 	*out = p;
@@ -356,7 +400,7 @@ static int pwm_attr_write(struct pwm *p, const char *attr, const char *text,
 	pwm_fmt(path, sizeof(path), "%s/%s", p->dir, attr);
 	r = pwm_write(&p->sys, path, text);
 	if (r < 0)
-		log_error("pin '%s': PWM chip '%s' channel %u refused %s = %s (asked for period "
+		log_error("light '%s': PWM chip '%s' channel %u refused %s = %s (asked for period "
 			  "%" PRIu64 " ns, duty %" PRIu64 " ns, polarity %s, %s): %s%s",
 			  p->pin, p->chip, p->channel, attr, text, want->period_ns, want->duty_ns,
 			  want->inversed ? "inversed" : "normal",
@@ -397,7 +441,7 @@ int pwm_apply(struct pwm *p, const struct pwm_state *want)
 	int r = 0;
 
 	if (want->duty_ns > want->period_ns || want->period_ns == 0) {
-		log_error("pin '%s': PWM duty %" PRIu64 " ns with period %" PRIu64 " ns is not "
+		log_error("light '%s': PWM duty %" PRIu64 " ns with period %" PRIu64 " ns is not "
 			  "possible", p->pin, want->duty_ns, want->period_ns);
 		return -EINVAL;
 	}
@@ -436,7 +480,7 @@ void pwm_close(struct pwm *p)
 	pwm_fmt(text, sizeof(text), "%u", p->channel);
 	r = pwm_write(&p->sys, path, text);
 	if (r < 0)
-		log_warning("pin '%s': cannot unexport PWM chip '%s' channel %u: %s", p->pin,
+		log_warning("light '%s': cannot unexport PWM chip '%s' channel %u: %s", p->pin,
 			    p->chip, p->channel, strerror(-r));
 	free(p->pin);
 	free(p->chip);

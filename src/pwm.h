@@ -28,6 +28,9 @@ struct pwm_sysfs {
 	void *ctx;
 };
 
+/* The real /sys, or the directory in $GPIO2MQTT_SYSFS (a test hook, as GPIO2MQTT_HOSTNAME). */
+void pwm_sysfs_default(struct pwm_sysfs *sys);
+
 /* What a channel does (the kernel's struct pwm_state as sysfs shows it). */
 struct pwm_state {
 	uint64_t period_ns;
@@ -53,6 +56,16 @@ enum pwm_open_outcome {
  * ambiguous driver name (logged). PIN names the pin in messages. */
 int pwm_chip_find(const struct pwm_sysfs *sys, const char *pin, const char *chip, char *dir,
 		  size_t size);
+
+/* gpio2mqtt --check on the target: whether CHIP and its CHANNEL exist, without exporting
+ * anything. Returns 0; PWM_CHECK_NO_CHIPS when this machine has no PWM chip at all (a file
+ * checked for another machine: nothing to say); -ENOENT, -ERANGE or -EINVAL with the message
+ * (the same as pwm_open() would log) in MSG. Logs nothing. */
+enum pwm_check_outcome {
+	PWM_CHECK_NO_CHIPS = 1,
+};
+int pwm_check(const struct pwm_sysfs *sys, const char *pin, const char *chip,
+	      unsigned int channel, char *msg, size_t msg_size);
 
 /* Exports CHANNEL of CHIP for pin PIN and reads its state. Returns 0 or PWM_OPEN_TAKEN_OVER and
  * sets *OUT; -ENOENT (no such chip), -ERANGE (no such channel: npwm is smaller), -EBUSY (a

@@ -298,6 +298,27 @@ static void test_faults(const struct pwm_sysfs *sys, struct fake_kernel *k)
 	tap_is_int(pwm_open(sys, "strip", "gone.pwm", 1, &p), -ENOENT, "no such chip: ENOENT");
 }
 
+/* --check: the same lookups without exporting, the message returned instead of logged. */
+static void test_check(const struct pwm_sysfs *sys, struct fake_kernel *k)
+{
+	struct pwm_sysfs empty = { .root = "/nonexistent-sysfs" };
+	char msg[1400];
+
+	k->writes[0] = '\0';
+	tap_is_int(pwm_check(sys, "strip", "1f00098000.pwm", 3, msg, sizeof(msg)), 0,
+		   "check: channel 3 of the Pi 5's chip is there");
+	tap_is_int(pwm_check(sys, "strip", "1f00098000.pwm", 4, msg, sizeof(msg)), -ERANGE,
+		   "check: channel 4 is not");
+	tap_ok(strstr(msg, "has 4 channels (0..3), not 4") != NULL, "check: says why (%s)", msg);
+	tap_is_int(pwm_check(sys, "strip", "fe20c000", 0, msg, sizeof(msg)), -ENOENT,
+		   "check: no such chip");
+	tap_ok(strstr(msg, "chips here: ") && strstr(msg, "dtoverlay="),
+	       "check: lists the chips, hints at the overlay");
+	tap_is_str(k->writes, "", "check: nothing exported");
+	tap_is_int(pwm_check(&empty, "strip", "fe20c000.pwm", 0, msg, sizeof(msg)),
+		   PWM_CHECK_NO_CHIPS, "check: a machine without PWM chips says so, no error");
+}
+
 int main(void)
 {
 	struct fake_kernel k = { .busy_channel = -1 };
@@ -329,6 +350,7 @@ int main(void)
 	test_chip_find(&sys);
 	test_open_apply_close(&sys, &k);
 	test_faults(&sys, &k);
+	test_check(&sys, &k);
 
 	snprintf(path, sizeof(path), "%s/nothing", root);
 	empty.root = path;

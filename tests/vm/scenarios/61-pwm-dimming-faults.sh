@@ -2,8 +2,8 @@
 # tracepoint): dimming by hand while the broker is down (a held button ramps the duty up in
 # steps, the level stays at the release, the state follows on reconnect), and the faults, each
 # a clear line: no such chip (with the chips there are and the Pi overlay hint; exit 78), no
-# such channel (exit 78), a period the driver refuses (the values named; nothing left
-# exported), a chip number (--check, exit 78).
+# such channel (exit 78), both also from --check on the board, a period the driver refuses
+# (the values named; nothing left exported), a chip number (--check, exit 78).
 insmod /vm/extra/pwm-test.ko || bail "pwm-test.ko did not load"
 chip=
 for c in /sys/class/pwm/pwmchip*; do
@@ -58,6 +58,9 @@ light nosuch.pwm 0 1000
 daemon_run /tmp/d.conf
 is "$DAEMON_STATUS" 78 "no such chip: exit 78 (the file's mistake)"
 like "$(daemon_log)" "no PWM chip 'nosuch.pwm' .*pwm-test.0.*dtoverlay=" "names the chip, the chips there are, the overlay hint"
+daemon_run /tmp/d.conf --check
+is "$DAEMON_STATUS" 78 "--check on the board: no such chip, exit 78"
+like "$(daemon_log)" "d.conf:4: light 'strip': no PWM chip 'nosuch.pwm'" "at FILE:LINE of the pwm group"
 light pwm-test.0 4 1000
 daemon_run /tmp/d.conf
 is "$DAEMON_STATUS" 78 "channel 4 of 4: exit 78"
