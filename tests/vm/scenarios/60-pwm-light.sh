@@ -2,8 +2,8 @@
 # pwm-test.0, so the daemon finds it by device name whatever pwmchipN it gets), driven through
 # the real /sys/class/pwm. The record is the PWM core's own pwm:pwm_apply tracepoint (every
 # state applied to the chip, in order). A JSON command, a fade (monotonic steps ending at the
-# target), a short press on a bound button, restore after SIGKILL with the channel taken over
-# and no other duty ever applied, unexport on a clean stop.
+# target), a short press on a bound button, a reload that applies nothing, restore after
+# SIGKILL with the channel taken over and no other duty ever applied, unexport on a clean stop.
 insmod /vm/extra/pwm-test.ko || bail "pwm-test.ko did not load"
 chip=
 for c in /sys/class/pwm/pwmchip*; do
@@ -64,6 +64,13 @@ mqtt_pub $BASE/strip/set ON -q 1
 check "ON goes back to full" wait_until 5 "applied | grep -q '^1 1000000 1000000 normal 1'"
 check "state file: ON at full" wait_until 5 "grep -qx 'strip ON:10000' /tmp/pstate/outputs.state"
 pwm_trace_stop >/dev/null
+
+# A reload (SIGHUP) with the light unchanged: the kernel is asked for nothing.
+pwm_trace_start
+kill -HUP "$DAEMON_PID"
+# logged once the new configuration is in force, after every write the reload made
+check "reloaded" wait_until 5 "grep -q 'is valid and applied' $DAEMON_LOG"
+is "$(pwm_trace_stop | wc -l)" 0 "no state applied to the chip by the reload"
 
 # SIGKILL: the channel stays exported and running; the restart takes it over and restores it
 # without the kernel ever applying another state.
