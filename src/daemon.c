@@ -217,6 +217,8 @@ static void daemon_lights_flush(struct daemon *d)
 	bool save = false;
 	size_t pin;
 
+	if (d->cfg->n_lights == 0) /* no light: nothing to do, not even a timer to arm */
+		return;
 	while (lights_changed_take(d->lights, &pin)) {
 		const struct config_pin *p = &d->cfg->pins[pin];
 
@@ -664,7 +666,8 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		snprintf(broker, sizeof(broker), "%s", d->broker);
 		daemon_on_connected(d, broker);
 	}
-	daemon_lights_flush(d); /* rearms the timer */
+	daemon_lights_flush(d);
+	daemon_timer_rearm(d);
 	r = 0;
 
 free_announce:
