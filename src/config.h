@@ -159,6 +159,20 @@ struct config_line {
 	unsigned int offset; /* meaningful only when chip != NULL */
 };
 
+/* A PWM light's channel and curve (lights = ( { ...; pwm = { ... }; } ); src/config_light.c
+ * reads and prints the group). */
+struct config_pwm {
+	char *chip;          /* the PWM chip's device name or driver (src/pwm.h); never NULL in
+			      * a light */
+	unsigned int channel;
+	unsigned int frequency_hz; /* 1..1000000, default 1000 */
+	bool inversed;       /* polarity = "inversed" (a light that is on while the pin is low) */
+	double gamma;        /* the perceptual curve, 1.0..4.0, default 2.2 */
+	double min_duty;     /* percent of the period at the lowest brightness, default 0 */
+	double max_duty;     /* percent at full brightness, above min_duty, default 100 */
+	int source_line;
+};
+
 struct config_pin {
 	char *name; /* a safe MQTT topic level, unique among all pins */
 	enum config_direction direction;
@@ -203,6 +217,16 @@ struct config_pin {
 	unsigned int rate_timeout_s;     /* 1..86400, default 600 */
 	unsigned int save_pulses;        /* 0 (by time only)..1000000, default 100 */
 	unsigned int save_interval_s;    /* 1..86400, default 60 */
+	/* PWM lights (lights = ( ... ), src/kind_light.c): a light is an output whose line is a
+	 * PWM channel; power_on, on_exit, payload and the rest apply as to outputs. */
+	bool light;               /* listed under lights; false for every GPIO pin */
+	struct config_pwm pwm;    /* lights only */
+	unsigned int transition_ms; /* lights: the fade of a command without a transition,
+				     * 0..3600000, default 300 */
+	unsigned int dim_ms;      /* lights: a held button ramps from 0 to full in this long,
+				   * 500..60000, default 4000 */
+	unsigned int brightness_scale; /* lights: full brightness in commands and states, 1..10000,
+					* default 100 (Home Assistant's is 255) */
 };
 
 /* The words of a button's Homie event property. */
@@ -235,6 +259,8 @@ struct config {
 	size_t n_interlocks;
 	char *state_dir; /* default /var/lib/gpio2mqtt; $STATE_DIRECTORY wins at run time */
 	struct config_discovery discovery;
+	size_t n_lights; /* PWM lights: the last n_lights of pins (after every GPIO pin, so that
+			  * the GPIO pins are pins[0 .. n_pins - n_lights)), counted in n_outputs */
 };
 
 struct config_error {

@@ -49,6 +49,10 @@ struct topics_pin {
 	char *rate;        /* <base>/<name>/rate */
 	char *homie_total; /* homie/<device>/<node>/total; NULL: Homie off */
 	char *homie_rate;  /* homie/<device>/<node>/rate; NULL: Homie off */
+	/* PWM lights (NULL for every other kind) */
+	char *brightness;  /* <base>/<name>/brightness: the brightness with plain payloads */
+	char *homie_brightness;     /* homie/<device>/<node>/brightness; NULL: Homie off */
+	char *homie_brightness_set; /* homie/<device>/<node>/brightness/set; NULL: Homie off */
 };
 
 struct topics {
@@ -113,6 +117,7 @@ enum topics_route {
 	TOPICS_ROUTE_SET,         /* <base>/<name>/set or Homie .../state/set of an output PIN */
 	TOPICS_ROUTE_PULSE,       /* <base>/<name>/pulse of PIN */
 	TOPICS_ROUTE_UNKNOWN_PIN, /* <base>/<name>/set or /pulse, no pin called NAME */
+	TOPICS_ROUTE_BRIGHTNESS,  /* Homie .../brightness/set of light PIN (0..100 %) */
 };
 
 struct topics_match {
