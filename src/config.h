@@ -48,6 +48,13 @@ enum config_drive {
 enum config_input_mode {
 	CONFIG_INPUT_MODE_SWITCH, /* the state follows the level */
 	CONFIG_INPUT_MODE_BUTTON, /* momentary: single, double and long press events */
+	CONFIG_INPUT_MODE_COUNTER, /* a meter's pulses counted (src/meter.h) */
+};
+
+/* Which edge of a counter's input is a pulse (logical levels: active_low applied). */
+enum config_counter_edge {
+	CONFIG_COUNTER_EDGE_RISING,  /* to the active level */
+	CONFIG_COUNTER_EDGE_FALLING, /* to the inactive level */
 };
 
 enum config_binding_action {
@@ -168,6 +175,20 @@ struct config_line {
 	unsigned int offset; /* meaningful only when chip != NULL */
 };
 
+/* A PWM light's channel and curve (lights = ( { ...; pwm = { ... }; } ); src/config_light.c
+ * reads and prints the group). */
+struct config_pwm {
+	char *chip;          /* the PWM chip's device name or driver (src/pwm.h); never NULL in
+			      * a light */
+	unsigned int channel;
+	unsigned int frequency_hz; /* 1..1000000, default 1000 */
+	bool inversed;       /* polarity = "inversed" (a light that is on while the pin is low) */
+	double gamma;        /* the perceptual curve, 1.0..4.0, default 2.2 */
+	double min_duty;     /* percent of the period at the lowest brightness, default 0 */
+	double max_duty;     /* percent at full brightness, above min_duty, default 100 */
+	int source_line;
+};
+
 struct config_pin {
 	char *name; /* a safe MQTT topic level, unique among all pins */
 	enum config_direction direction;
@@ -198,6 +219,30 @@ struct config_pin {
 	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
 	char *display_name;       /* the name people see in Home Assistant and openHAB, or NULL:
 				   * the pin's name */
+	/* counters (mode = "counter"; src/meter.h has the meaning of each) */
+	enum config_counter_edge counter_edge; /* default rising */
+	unsigned int pulses_per_unit;    /* 1..1000000, default 1000 */
+	unsigned int precision;          /* decimals of the total, 0..6, default 3 */
+	char *unit;                      /* of the total, default "kWh" */
+	char *rate_unit;                 /* of the rate, default "W" */
+	unsigned int rate_scale;         /* 1..1000000, default 1000 */
+	unsigned int rate_period_s;      /* 1..86400, default 3600 (kWh per hour * 1000: W) */
+	unsigned int rate_precision;     /* 0..6, default 0 */
+	unsigned int rate_interval_ms;   /* 0..3600000, default 10000 */
+	unsigned int rate_threshold_pct; /* 0..1000, default 5 */
+	unsigned int rate_timeout_s;     /* 1..86400, default 600 */
+	unsigned int save_pulses;        /* 0 (by time only)..1000000, default 100 */
+	unsigned int save_interval_s;    /* 1..86400, default 60 */
+	/* PWM lights (lights = ( ... ), src/kind_light.c): a light is an output whose line is a
+	 * PWM channel; power_on, on_exit, payload and the rest apply as to outputs. */
+	bool light;               /* listed under lights; false for every GPIO pin */
+	struct config_pwm pwm;    /* lights only */
+	unsigned int transition_ms; /* lights: the fade of a command without a transition,
+				     * 0..3600000, default 300 */
+	unsigned int dim_ms;      /* lights: a held button ramps from 0 to full in this long,
+				   * 500..60000, default 4000 */
+	unsigned int brightness_scale; /* lights: full brightness in commands and states, 1..10000,
+					* default 100 (Home Assistant's is 255) */
 	/* covers only (CONFIG_KIND_COVER; src/cover.h): a cover has no line of its own, it drives
 	 * outputs of the file by role. is_cover false: not a cover, the rest is unused. */
 	bool is_cover;
@@ -246,6 +291,8 @@ struct config {
 	size_t n_interlocks;
 	char *state_dir; /* default /var/lib/gpio2mqtt; $STATE_DIRECTORY wins at run time */
 	struct config_discovery discovery;
+	size_t n_lights; /* PWM lights: pins[config_line_pins() .. + n_lights), after every GPIO
+			  * pin and before the covers; counted in n_outputs */
 };
 
 struct config_error {
@@ -270,8 +317,9 @@ void config_free(struct config *cfg);
 int config_error_format(const struct config_error *err, char *buf, size_t size);
 void config_errors_clear(struct config_errors *errors);
 
-/* How many pins have a line of their own: the inputs and outputs, which come first in
- * config.pins (the covers, which have none, after them). gpio.c is given only those. */
+/* How many pins have a GPIO line: the inputs (counters too) and outputs, which come first in
+ * config.pins; the PWM lights come after them and the covers last (neither has a GPIO line).
+ * gpio.c is given only the first config_line_pins() pins. */
 size_t config_line_pins(const struct config *cfg);
 
 /* One line: "2 inputs, 1 output, broker localhost:1883, base topic gpio2mqtt/pi". */

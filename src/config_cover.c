@@ -56,13 +56,6 @@ static int config_cover_take(struct config_cover_reader *rd, const config_settin
 				 message);
 }
 
-static const char *config_cover_kind_word(const struct config_pin *pin)
-{
-	if (pin->direction == CONFIG_DIRECTION_COVER)
-		return "cover";
-	return pin->direction == CONFIG_DIRECTION_INPUT ? "input" : "output";
-}
-
 /* A reference to an output (a relay) or an input (an end-stop) by name. */
 static int config_cover_ref(struct config_cover_reader *rd, const config_setting_t *s,
 			    const char *ctx, const struct config_key *row, struct config_pin *pin)
@@ -86,8 +79,11 @@ static int config_cover_ref(struct config_cover_reader *rd, const config_setting
 			continue;
 		if (other->direction != want)
 			return config_cover_report(rd, s, "%s: %s: %s is an %s, not an %s", ctx,
-						   row->name, quoted, config_cover_kind_word(other),
+						   row->name, quoted, config_pin_word(other),
 						   word);
+		if (other->light) /* a PWM channel: a cover's relay is a GPIO output */
+			return config_cover_report(rd, s, "%s: %s: %s is a light, not a GPIO "
+							  "output", ctx, row->name, quoted);
 		memcpy((char *)pin + row->offset, &i, sizeof(i));
 		return 0;
 	}
@@ -181,7 +177,7 @@ static int config_cover_name(struct config_cover_reader *rd, const config_settin
 
 		if (other->name && strcmp(other->name, name) == 0)
 			return config_cover_report(rd, s, "%s: name already used by the %s at line %d",
-						   ctx, config_cover_kind_word(other),
+						   ctx, config_pin_word(other),
 						   other->source_line);
 	}
 	pin->name = strdup(name);
@@ -201,7 +197,7 @@ static int config_cover_keys(struct config_cover_reader *rd, const config_settin
 		if (row && config_key_applies(row, CONFIG_KIND_COVER) &&
 		    !(row->flags & CONFIG_KEY_COMMENT))
 			continue;
-		if (row && row->applies == 0)
+		if (row && row->applies == CONFIG_KINDS_GPIO) /* line, chip, bias, ... */
 			r = config_cover_report(rd, s, "%s: unknown key %s (a cover has no line of its "
 						       "own: it drives the outputs its wiring names)",
 						ctx, key);
@@ -433,7 +429,8 @@ size_t config_line_pins(const struct config *cfg)
 {
 	size_t n = 0;
 
-	while (n < cfg->n_pins && cfg->pins[n].direction != CONFIG_DIRECTION_COVER)
+	while (n < cfg->n_pins && !cfg->pins[n].light &&
+	       cfg->pins[n].direction != CONFIG_DIRECTION_COVER)
 		n++;
 	return n;
 }

@@ -29,6 +29,12 @@ struct publish {
  * (both in JSON payloads), and its Homie value. Nothing while not connected. */
 void publish_state(const struct publish *p, size_t pin, bool active, uint64_t changed_ns,
 		   uint64_t seq);
+/* A PWM light's state (src/kind_light.c): ON and BRIGHTNESS (0..its brightness_scale; its
+ * last one while OFF). JSON payloads: {"state":"ON","brightness":N,"time":...,"seq":N} (Home
+ * Assistant's JSON schema); plain ones: the word on <base>/<name> and the number on
+ * <base>/<name>/brightness. Homie: state, and brightness as PERCENT. Nothing while offline. */
+void publish_light(const struct publish *p, size_t pin, bool on, unsigned int brightness,
+		   unsigned int percent, uint64_t changed_ns, uint64_t seq);
 /* Cover PIN's STATE ("open", "closing", ...) and POSITION (0..100): on <base>/<name> and
  * <base>/<name>/position (payload = "json": {"state":"open","position":40} on <base>/<name>),
  * and as Homie's state and position values. Nothing while not connected. */
@@ -46,3 +52,7 @@ void publish_health(const struct publish *p, const struct health *h);
 void publish_messages(const struct publish *p, const struct discovery_messages *list);
 /* PATTERN (NULL: nothing) at the configured QoS. */
 void publish_subscribe(const struct publish *p, const char *pattern);
+/* PAYLOAD on TOPIC (NULL: nothing) as PIN's message at its QoS and retain (a counter's total
+ * and rate; Homie values with HOMIE, QoS 1 and retained). Nothing while not connected. */
+void publish_text(const struct publish *p, size_t pin, const char *topic, const char *payload,
+		  bool homie);

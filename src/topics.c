@@ -75,6 +75,29 @@ static int topics_cover_build(struct topics *t, size_t i)
 	return tp->homie_position && tp->homie_position_set && tp->homie_set ? 0 : -ENOMEM;
 }
 
+/* A PWM light's brightness topics (src/kind_light.c); nothing for other kinds. */
+static int topics_light_build(struct topics *t, struct topics_pin *tp, const struct pin_kind *kind)
+{
+	if (!kind->own_driver)
+		return 0;
+	tp->brightness = util_printf("%s/brightness", tp->state);
+	if (!tp->brightness)
+		return -ENOMEM;
+	if (!t->homie_base)
+		return 0;
+	tp->homie_brightness = util_printf("%s/%s/brightness", t->homie_base, tp->node_id);
+	tp->homie_brightness_set = util_printf("%s/%s/brightness/set", t->homie_base, tp->node_id);
+	return tp->homie_brightness && tp->homie_brightness_set ? 0 : -ENOMEM;
+}
+
+/* The topics of a kind of its own (lights, covers); nothing for the other kinds. */
+static int topics_kind_build(struct topics *t, size_t i, const struct pin_kind *kind)
+{
+	int r = topics_light_build(t, &t->pins[i], kind);
+
+	return r < 0 ? r : topics_cover_build(t, i);
+}
+
 static int topics_pin_build(struct topics *t, size_t i)
 {
 	const struct config_pin *p = &t->cfg->pins[i];
@@ -94,8 +117,19 @@ static int topics_pin_build(struct topics *t, size_t i)
 	tp->node_id = topics_node_id_make(p->name);
 	if (!tp->state || !tp->set || !tp->pulse || !tp->event || !tp->object_id || !tp->node_id)
 		return -ENOMEM;
+	if (kind->is_counter) {
+		tp->rate = util_printf("%s/%s/rate", base, p->name);
+		if (!tp->rate)
+			return -ENOMEM;
+		if (t->homie_base) {
+			tp->homie_total = util_printf("%s/%s/total", t->homie_base, tp->node_id);
+			tp->homie_rate = util_printf("%s/%s/rate", t->homie_base, tp->node_id);
+			if (!tp->homie_total || !tp->homie_rate)
+				return -ENOMEM;
+		}
+	}
 	if (!t->homie_base)
-		return topics_cover_build(t, i);
+		return topics_kind_build(t, i, kind);
 	if (tp->has_state) {
 		tp->homie_state = util_printf("%s/%s/state", t->homie_base, tp->node_id);
 		if (!tp->homie_state)
@@ -111,7 +145,7 @@ static int topics_pin_build(struct topics *t, size_t i)
 		if (!tp->homie_set)
 			return -ENOMEM;
 	}
-	return topics_cover_build(t, i);
+	return topics_kind_build(t, i, kind);
 }
 
 /* The command subscriptions (struct topics): pointers into the topics built above. */
@@ -197,6 +231,12 @@ void topics_free(struct topics *t)
 		free(tp->position);
 		free(tp->homie_position);
 		free(tp->homie_position_set);
+		free(tp->rate);
+		free(tp->homie_total);
+		free(tp->homie_rate);
+		free(tp->brightness);
+		free(tp->homie_brightness);
+		free(tp->homie_brightness_set);
 	}
 	free(t->pins);
 	free(t->status);
@@ -298,6 +338,19 @@ int topics_route(const struct topics *t, const char *topic, struct topics_match 
 		return TOPICS_ROUTE_HEALTH_GET;
 	if (t->ha_status && strcmp(topic, t->ha_status) == 0)
 		return TOPICS_ROUTE_HA_STATUS;
+	if (t->homie_base && topics_level(t->homie_base, topic, "/brightness/set", &level, &len)) {
+		for (size_t i = 0; i < t->n_pins; i++) {
+			const char *node = t->pins[i].node_id;
+
+			if (t->pins[i].homie_brightness_set && strlen(node) == len &&
+			    memcmp(node, level, len) == 0) {
+				m->pin = i;
+				m->name = t->cfg->pins[i].name;
+				m->name_len = strlen(m->name);
+				return TOPICS_ROUTE_BRIGHTNESS;
+			}
+		}
+	}
 	if (t->homie_base && topics_level(t->homie_base, topic, "/state/set", &level, &len)) {
 		for (size_t i = 0; i < t->n_pins; i++) {
 			const char *node = t->pins[i].node_id;
