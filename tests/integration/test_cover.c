@@ -10,6 +10,7 @@
 
 #include "harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,10 +25,11 @@ static struct {
 	volatile pid_t daemon;
 	char err[PATH_LEN];
 	char base[128];
+	char sys[PATH_LEN]; /* a sysfs tree of plain files for a PWM light; empty: none */
 	unsigned int runs;
 } T;
 
-static const char *const pins =
+static const char *pins =
 	"inputs = ( { name = \"btn_up\"; line = \"GPIO5\"; mode = \"button\"; },\n"
 	"           { name = \"btn_down\"; line = \"GPIO6\"; mode = \"button\"; } );\n"
 	"outputs = ( { name = \"up\"; line = \"GPIO23\"; },\n"
@@ -61,13 +63,15 @@ static bool config_write(void)
 static bool daemon_start(void)
 {
 	char conf[PATH_LEN], gpio[PATH_LEN], name[64], gpio_env[PATH_LEN + 40];
-	const char *env[] = { gpio_env, NULL };
+	char sys_env[PATH_LEN + 40];
+	const char *env[] = { gpio_env, T.sys[0] ? sys_env : NULL, NULL };
 	char *argv[] = { (char *)H.daemon_path, (char *)"-d", (char *)"-c", conf, NULL };
 
 	tmp_path(conf, "cover.conf");
 	tmp_path(gpio, "gpio");
 	mkdir(gpio, 0755);
 	snprintf(gpio_env, sizeof(gpio_env), "GPIO2MQTT_TEST_GPIO_DIR=%s", gpio);
+	snprintf(sys_env, sizeof(sys_env), "GPIO2MQTT_SYSFS=%s", T.sys);
 	snprintf(name, sizeof(name), "daemon-run%u.log", ++T.runs);
 	tmp_path(T.err, name);
 	child_track(&T.daemon);
@@ -399,11 +403,105 @@ static void scenario_discovery(void)
 	daemon_stop();
 }
 
+/* A sysfs tree of plain files under T.sys with PWM chip test-pwm.0 (pwmchip3), its channel 1
+ * already exported (a plain file cannot make the directory an export creates). */
+static bool pwm_tree(void)
+{
+	static const char *const dirs[] = { "", "/devices", "/devices/platform",
+					    "/devices/platform/test-pwm.0", "/class",
+					    "/class/pwm", "/class/pwm/pwmchip3",
+					    "/class/pwm/pwmchip3/pwm1" };
+	static const char *const files[][2] = {
+		{ "/class/pwm/pwmchip3/npwm", "2\n" },
+		{ "/class/pwm/pwmchip3/unexport", "" },
+		{ "/class/pwm/pwmchip3/pwm1/period", "0\n" },
+		{ "/class/pwm/pwmchip3/pwm1/duty_cycle", "0\n" },
+		{ "/class/pwm/pwmchip3/pwm1/enable", "0\n" },
+		{ "/class/pwm/pwmchip3/pwm1/polarity", "normal\n" },
+	};
+	char path[PATH_LEN + 64];
+	bool ok = true;
+
+	tmp_path(T.sys, "sys");
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", T.sys, dirs[i]);
+		ok = ok && (mkdir(path, 0755) == 0 || errno == EEXIST);
+	}
+	snprintf(path, sizeof(path), "%s/class/pwm/pwmchip3/device", T.sys);
+	ok = ok && symlink("../../../devices/platform/test-pwm.0", path) == 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", T.sys, files[i][0]);
+		ok = ok && file_write(path, files[i][1]);
+	}
+	return tap_ok(ok, "a sysfs tree with PWM chip test-pwm.0, channel 1 exported");
+}
+
+/* Every kind in one daemon: a switch, a counter, a button, three outputs, a PWM light and a
+ * cover. The GPIO double is asked for the six GPIO lines only (its "requested" report: neither
+ * the light nor the cover reaches gpio.c), and each kind works next to the others. */
+static void scenario_all_kinds(void)
+{
+	static const char *const gpio_pins[] = { "door input", "meter input", "btn_up input",
+						 "relay output", "up output", "down output" };
+	char path[PATH_LEN], history[512], *text;
+	size_t c;
+	bool overlap;
+	int lines = 0;
+
+	pins = "inputs = ( { name = \"door\"; line = \"GPIO4\"; },\n"
+	       "  { name = \"meter\"; line = \"GPIO17\"; mode = \"counter\"; save_pulses = 1; },\n"
+	       "  { name = \"btn_up\"; line = \"GPIO5\"; mode = \"button\"; } );\n"
+	       "covers = ( { name = \"shutter\"; up = \"up\"; down = \"down\";\n"
+	       "  travel_up_ms = 1500; travel_down_ms = 1500; dead_time_ms = 400; } );\n"
+	       "outputs = ( { name = \"relay\"; line = \"GPIO27\"; },\n"
+	       "  { name = \"up\"; line = \"GPIO23\"; }, { name = \"down\"; line = \"GPIO24\"; } );\n"
+	       "lights = ( { name = \"strip\"; pwm = { chip = \"test-pwm.0\"; channel = 1; };\n"
+	       "  transition_ms = 0; } );\n";
+	if (!pwm_tree() || !config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	if (!expect_cover(c, "stopped", "50", "all kinds: the cover starts"))
+		return; /* not up: nothing below could pass (the harness ends the daemon) */
+	tmp_path(path, "gpio/requested");
+	text = file_read(path, NULL);
+	tap_ok(text != NULL, "all kinds: the GPIO double was asked for lines");
+	for (const char *p = text ? text : ""; *p; p++)
+		lines += *p == '\n';
+	tap_is_int(lines, 7, "all kinds: the consumer and six lines, no more");
+	for (size_t i = 0; i < sizeof(gpio_pins) / sizeof(gpio_pins[0]); i++)
+		tap_ok(text && strstr(text, gpio_pins[i]), "all kinds: requested: %s", gpio_pins[i]);
+	tap_ok(text && !strstr(text, "strip") && !strstr(text, "shutter"),
+	       "all kinds: neither the light nor the cover is a GPIO line");
+	free(text);
+
+	c = watch_mark();
+	pub("relay/set", "ON");
+	expect_msg(c, "relay", "ON", "all kinds: the output takes its command");
+	pub("strip/set", "ON");
+	expect_msg(c, "strip", "ON", "all kinds: the light takes its command");
+	input_edge("door", 1);
+	expect_msg(c, "door", "ON", "all kinds: the switch publishes its edge");
+	input_edge("meter", 1);
+	input_edge("meter", 0);
+	expect_msg(c, "meter", "0.001", "all kinds: the counter counts its pulse");
+	pub("shutter/set", "OPEN");
+	expect_msg(c, "shutter", "opening", "all kinds: the cover opens");
+	pub("shutter/set", "STOP");
+	expect_msg(c, "shutter", "stopped", "all kinds: and stops");
+	tap_ok(relays_history(history, sizeof(history), &overlap) &&
+		       strncmp(history, "up 1,up 0", 9) == 0 && !overlap,
+	       "all kinds: the cover drove its up relay ON then OFF (%s)", history);
+	daemon_stop();
+}
+
 static const struct scenario scenarios[] = {
 	{ "commands", scenario_commands },
 	{ "restart", scenario_restart },
 	{ "buttons", scenario_buttons },
 	{ "discovery", scenario_discovery },
+	{ "all-kinds", scenario_all_kinds },
 };
 
 static bool setup(void)
