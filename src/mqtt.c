@@ -72,6 +72,7 @@ struct mqtt {
 	 * before its MID is recorded. */
 	pthread_mutex_t track_lock;
 	struct outbox out; /* in flight and refused (track_lock); the offline FIFO (main thread) */
+	bool want_room;    /* the main thread waits for MQTT_EVENT_WINDOW (track_lock) */
 	unsigned long long refused;
 	unsigned long long acknowledged;
 	unsigned long long failed;
@@ -256,12 +257,16 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	struct mqtt_node *node;
 	char *topic, *reason = NULL;
 	unsigned long long refused;
-	bool first = false, tracked;
+	bool first = false, tracked, room;
 
 	(void)mosq;
 	pthread_mutex_lock(&mqtt->track_lock);
 	topic = outbox_topic_take(&mqtt->out, mid);
 	tracked = outbox_mid_take(&mqtt->out, mid); /* QoS 0 publishes are not tracked */
+	outbox_q0_take(&mqtt->out, mid);
+	room = mqtt->want_room && outbox_unsettled(&mqtt->out) <= MQTT_WINDOW / 2;
+	if (room)
+		mqtt->want_room = false;
 	if (reason_code >= 0x80) {
 		refused = ++mqtt->refused;
 		first = outbox_refused_first(&mqtt->out, topic ? topic : "(unknown topic)");
@@ -290,6 +295,9 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	}
 	free(topic);
 
+	/* The main loop waits for room: one wake-up for half a window. */
+	if (room && (node = mqtt_node_new(MQTT_EVENT_WINDOW)))
+		mqtt_queue_push(mqtt, node);
 	node = mqtt_node_new(MQTT_EVENT_PUBLISHED);
 	if (!node)
 		return;
@@ -446,6 +454,11 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_PROTOCOL_VERSION,
 					    mqtt_is_v5(mqtt) ? MQTT_PROTOCOL_V5 :
 							       MQTT_PROTOCOL_V311));
+	if (r < 0)
+		goto destroy_mosq;
+	/* libmosquitto's own in-flight limit (its default is 20 too): what it holds back beyond it
+	 * stays in its memory, so it must not be above ours. */
+	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_SEND_MAXIMUM, MQTT_WINDOW));
 	if (r < 0)
 		goto destroy_mosq;
 	if (cfg->username) {
@@ -740,6 +753,10 @@ static void *mqtt_thread_main(void *userdata)
 		/* The loop may end without on_disconnect (a failed read or write). The next
 		 * connect_async closes whatever socket is left. */
 		atomic_store(&mqtt->connected, false);
+		/* Unwritten QoS 0 packets are discarded by the next connect, without a callback. */
+		pthread_mutex_lock(&mqtt->track_lock);
+		outbox_q0_clear(&mqtt->out);
+		pthread_mutex_unlock(&mqtt->track_lock);
 		if (atomic_load(&mqtt->stopping)) {
 			if (was_connected)
 				mqtt_queue_down(mqtt, true, "stopping");
@@ -862,6 +879,8 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 	if (r == 0 && qos > 0) {
 		outbox_mid_put(&mqtt->out, local_mid);
 		outbox_topic_add(&mqtt->out, local_mid, topic);
+	} else if (r == 0) {
+		outbox_q0_put(&mqtt->out, local_mid);
 	}
 	else if (r < 0 && r != -ENOTCONN)
 		mqtt->failed++;
@@ -871,15 +890,31 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 	return r;
 }
 
+size_t mqtt_window_room(struct mqtt *mqtt, bool wake)
+{
+	size_t unsettled, room = 0;
+
+	if (!atomic_load(&mqtt->connected))
+		return 0;
+	pthread_mutex_lock(&mqtt->track_lock);
+	unsettled = outbox_unsettled(&mqtt->out);
+	if (unsettled < MQTT_WINDOW)
+		room = MQTT_WINDOW - unsettled;
+	else if (wake)
+		mqtt->want_room = true;
+	pthread_mutex_unlock(&mqtt->track_lock);
+	return room;
+}
+
 int mqtt_publish_held(struct mqtt *mqtt, const char *topic, const char *payload, int qos,
 		      bool retain)
 {
 	bool dropped;
 	int r;
 
-	/* Connected with nothing waiting: straight out. Anything waiting goes first, so the
-	 * order stays. */
-	if (!mqtt->out.held_head) {
+	/* Connected with nothing waiting and room in the window: straight out. Anything waiting
+	 * goes first, so the order stays. */
+	if (!mqtt->out.held_head && mqtt_window_room(mqtt, true)) {
 		r = mqtt_publish(mqtt, topic, payload, strlen(payload), qos, retain, NULL);
 		if (r != -ENOTCONN)
 			return r;
@@ -910,7 +945,7 @@ void mqtt_held_flush(struct mqtt *mqtt)
 {
 	size_t sent = 0;
 
-	while (mqtt->out.held_head) {
+	while (mqtt->out.held_head && mqtt_window_room(mqtt, true)) {
 		struct outbox_held *h = mqtt->out.held_head;
 		int r = mqtt_publish(mqtt, h->topic, h->payload, strlen(h->payload), h->qos,
 				     h->retain, NULL);
@@ -980,6 +1015,7 @@ void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats)
 	stats->denied = mqtt->refused;
 	stats->failed = mqtt->failed;
 	stats->inflight = mqtt->out.n_qos_mids;
+	stats->unsettled = outbox_unsettled(&mqtt->out);
 	pthread_mutex_unlock(&mqtt->track_lock);
 	pthread_mutex_lock(&mqtt->queue_lock);
 	for (const struct mqtt_node *n = mqtt->head; n; n = n->next)

@@ -5,27 +5,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-void outbox_mid_put(struct outbox *o, int mid)
+static bool outbox_bit_put(uint8_t *bits, size_t *n, int mid)
 {
 	uint8_t bit = (uint8_t)(1u << (mid & 7));
-	uint8_t *byte = &o->qos_mids[(unsigned int)mid % OUTBOX_MIDS / 8];
+	uint8_t *byte = &bits[(unsigned int)mid % OUTBOX_MIDS / 8];
 
-	if (!(*byte & bit)) {
-		*byte |= bit;
-		o->n_qos_mids++;
-	}
+	if (*byte & bit)
+		return false;
+	*byte |= bit;
+	(*n)++;
+	return true;
 }
 
-bool outbox_mid_take(struct outbox *o, int mid)
+static bool outbox_bit_take(uint8_t *bits, size_t *n, int mid)
 {
 	uint8_t bit = (uint8_t)(1u << (mid & 7));
-	uint8_t *byte = &o->qos_mids[(unsigned int)mid % OUTBOX_MIDS / 8];
+	uint8_t *byte = &bits[(unsigned int)mid % OUTBOX_MIDS / 8];
 
 	if (!(*byte & bit))
 		return false;
 	*byte &= (uint8_t)~bit;
-	o->n_qos_mids--;
+	(*n)--;
 	return true;
+}
+
+void outbox_mid_put(struct outbox *o, int mid)
+{
+	outbox_bit_put(o->qos_mids, &o->n_qos_mids, mid);
+}
+
+bool outbox_mid_take(struct outbox *o, int mid)
+{
+	return outbox_bit_take(o->qos_mids, &o->n_qos_mids, mid);
+}
+
+void outbox_q0_put(struct outbox *o, int mid)
+{
+	outbox_bit_put(o->q0_mids, &o->n_q0_mids, mid);
+}
+
+bool outbox_q0_take(struct outbox *o, int mid)
+{
+	return outbox_bit_take(o->q0_mids, &o->n_q0_mids, mid);
+}
+
+void outbox_q0_clear(struct outbox *o)
+{
+	memset(o->q0_mids, 0, sizeof(o->q0_mids));
+	o->n_q0_mids = 0;
+}
+
+size_t outbox_unsettled(const struct outbox *o)
+{
+	return o->n_qos_mids + o->n_q0_mids;
 }
 
 char *outbox_topic_take(struct outbox *o, int mid)

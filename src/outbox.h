@@ -35,6 +35,8 @@ struct outbox_held {
 struct outbox {
 	uint8_t qos_mids[OUTBOX_MIDS / 8]; /* MIDs of QoS >= 1 publishes not yet acknowledged */
 	size_t n_qos_mids;
+	uint8_t q0_mids[OUTBOX_MIDS / 8]; /* MIDs of QoS 0 publishes not yet written */
+	size_t n_q0_mids;
 	struct outbox_topic *topics;
 	size_t n_topics;
 	char **refused_topics;
@@ -48,6 +50,14 @@ struct outbox {
 void outbox_mid_put(struct outbox *o, int mid);
 /* Whether MID was waiting (and no longer is). */
 bool outbox_mid_take(struct outbox *o, int mid);
+/* The same for QoS 0 publishes not yet written to the socket; a lost connection drops them all
+ * (libmosquitto discards unwritten QoS 0 packets without a callback): outbox_q0_clear(). */
+void outbox_q0_put(struct outbox *o, int mid);
+bool outbox_q0_take(struct outbox *o, int mid);
+void outbox_q0_clear(struct outbox *o);
+/* Publishes handed to libmosquitto that are not done: QoS 0 not yet written, QoS >= 1 not yet
+ * acknowledged. */
+size_t outbox_unsettled(const struct outbox *o);
 /* Records MID -> TOPIC (forgetting the oldest beyond OUTBOX_TOPICS_MAX). */
 void outbox_topic_add(struct outbox *o, int mid, const char *topic);
 /* Takes the topic of MID out (the caller frees it); NULL when unknown (QoS 0, or forgotten). */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* Edge storms and a broker that does not keep up (issues 14 and 16), in the world of test-daemon
+ * (fixture.h: its broker, watcher, GPIO double and good configuration):
+ *
+ *   test-storm SCENARIO DAEMON MOSQUITTO
+ *
+ * stalled-broker  the broker is stopped (SIGSTOP) while 100 100 edges come in: the daemon's
+ *                 memory stays flat, only the newest state per pin waits, and when the broker
+ *                 runs again at most the in-flight window and one state per pin arrive, the
+ *                 last one the last edge's; every edge is counted.
+ */
+
+#include "fixture.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* src/mqtt.h's MQTT_WINDOW and the good configuration's pins. */
+#define WINDOW 20
+#define PINS 5
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers */
+
+/* Replaces the first NEEDLE in the config file with REPLACEMENT. */
+static bool config_edit(const char *needle, const char *replacement)
+{
+	char *text = file_read(T.config, NULL), *at, *out = NULL;
+	bool ok = false;
+
+	if (text && (at = strstr(text, needle)) &&
+	    asprintf(&out, "%.*s%s%s", (int)(at - text), text, replacement,
+		     at + strlen(needle)) >= 0)
+		ok = file_write(T.config, out);
+	free(out);
+	free(text);
+	return tap_ok(ok, "config: %s -> %s", needle, replacement);
+}
+
+/* All of TEXT into the double's FIFO (non-blocking: waits while the pipe is full). */
+static bool fifo_write_all(const char *text, size_t len)
+{
+	int64_t deadline = now_ms() + 60000;
+
+	while (len > 0) {
+		ssize_t n = write(T.fifo, text, len);
+
+		if (n < 0 && errno == EAGAIN && now_ms() < deadline) {
+			struct pollfd pfd = { .fd = T.fifo, .events = POLLOUT };
+
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		if (n <= 0)
+			return tap_ok(false, "write to the GPIO double's FIFO: %s",
+				      n < 0 ? strerror(errno) : "nothing written");
+		text += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* The daemon's resident set in KiB (VmRSS), -1 when unknown. */
+static long daemon_rss_kib(void)
+{
+	char path[64], *text, *p;
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)T.daemon);
+	text = file_read(path, NULL);
+	if (text && (p = strstr(text, "VmRSS:")))
+		kib = strtol(p + 6, NULL, 10);
+	free(text);
+	return kib;
+}
+
+/* The number after "KEY": in JSON, or -1. */
+static long long json_num(const char *json, const char *key)
+{
+	char needle[64];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = strstr(json, needle);
+	if (!p)
+		return -1;
+	p += strlen(needle);
+	if (*p < '0' || *p > '9')
+		return -1;
+	return strtoll(p, NULL, 10);
+}
+
+/* KEY of <base>/health, asked for now; -1 when no answer. */
+static long long health_num(const char *key)
+{
+	char topic[256];
+	size_t c = watch_mark();
+	struct msg m;
+
+	if (!pub_str("health/get", "", false))
+		return -1;
+	snprintf(topic, sizeof(topic), "%s/health", T.base);
+	if (!watch_next(&c, topic, TIMEOUT_MS, &m))
+		return -1;
+	return json_num(m.payload, key);
+}
+
+/* Messages on <base>/PIN in [FROM, TO); the index of the last one in *LAST (-1: none). */
+static long count_msgs(const char *pin, size_t from, size_t to, long *last)
+{
+	char topic[256];
+	struct msg m;
+	long n = 0;
+
+	topic_of(topic, sizeof(topic), pin);
+	*last = -1;
+	for (size_t i = from; i < to && watch_at(i, &m); i++) {
+		if (strcmp(m.topic, topic) == 0) {
+			n++;
+			*last = (long)i;
+		}
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scenarios */
+
+static void scenario_stalled_broker(void)
+{
+	enum { SINGLE = 100, BULK = 100000, EDGES = SINGLE + BULK };
+	char events[PATH_LEN], *lines, *p;
+	long long seen_before, seen_after;
+	long rss_before, rss_after, n, last = -1;
+	size_t c, fence;
+	int level = 1; /* door starts ON */
+	struct msg m;
+
+	if (!setup_broker())
+		return;
+	/* A broker that is stopped is not a lost connection for a while: keepalive 60 s. */
+	if (!config_edit("keepalive = 5;", "keepalive = 60; health_interval_s = 0;") ||
+	    !daemon_start())
+		return;
+	c = watch_mark();
+	if (!expect_start(&c, "at start", TIMEOUT_MS))
+		return;
+	seen_before = health_num("edges_seen");
+	gpio_path(events, "events.log");
+	lines = malloc((size_t)BULK * 8 + 1);
+	if (!tap_ok(lines != NULL && seen_before >= 0, "edges prepared, edges_seen at start"))
+		goto free_lines;
+	rss_before = daemon_rss_kib();
+	c = watch_mark();
+	kill(T.broker.pid, SIGSTOP);
+
+	/* One edge per read: each would be a publish of its own, and the window fills. */
+	for (int i = 0; i < SINGLE; i++) {
+		level = !level;
+		if (!gpio_input(level ? "door 1\n" : "door 0\n") ||
+		    !file_wait_count(events, "door ", i + 1, TIMEOUT_MS)) {
+			tap_ok(false, "single edge %d taken", i + 1);
+			goto cont;
+		}
+	}
+	tap_ok(true, "%d edges, one read each, while the broker is stopped", SINGLE);
+	/* Then the storm, as fast as the daemon reads. */
+	p = lines;
+	for (int i = 0; i < BULK; i++) {
+		level = !level;
+		p += sprintf(p, "door %d\n", level);
+	}
+	if (!fifo_write_all(lines, (size_t)(p - lines)))
+		goto cont;
+	tap_ok(file_wait_count(events, "door ", EDGES, 60000), "the daemon took all %d edges",
+	       EDGES);
+	rss_after = daemon_rss_kib();
+	/* Without merging, 100 000 QoS 1 publishes wait in libmosquitto: tens of MB. */
+	if (!tap_ok(rss_before > 0 && rss_after > 0 && rss_after - rss_before < 2048,
+		    "memory is flat while the broker stalls: RSS %ld -> %ld KiB (< 2 MiB more)",
+		    rss_before, rss_after))
+		tap_diag("RSS before %ld KiB, after %ld KiB", rss_before, rss_after);
+
+cont:
+	kill(T.broker.pid, SIGCONT);
+	/* A command as the fence: states go out in pin order, door's before relay's echo. */
+	pub_str("relay/set", "ON", false);
+	fence = c;
+	if (!expect_msg(&fence, "relay", "ON", true, RECONNECT_TIMEOUT_MS,
+			"the broker runs again: a command's echo"))
+		goto free_lines;
+	n = count_msgs("door", c, fence, &last);
+	if (!tap_ok(n >= 1 && n <= WINDOW + PINS,
+		    "%ld door states for %d edges: at most the window (%d) + the pins (%d)", n,
+		    EDGES, WINDOW, PINS))
+		watch_dump(c, c + 40 < fence ? c + 40 : fence, NULL);
+	tap_ok(last >= 0 && watch_at((size_t)last, &m) && strcmp(m.payload, level ? "ON" : "OFF") == 0,
+	       "the last door state is the last edge's (%s)", level ? "ON" : "OFF");
+	expect_retained("door", level ? "ON" : "OFF", "the broker keeps the last edge's state");
+	seen_after = health_num("edges_seen");
+	tap_ok(seen_after - seen_before == EDGES, "every edge counted: edges_seen %lld -> %lld",
+	       seen_before, seen_after);
+	expect_alive("after the storm");
+free_lines:
+	free(lines);
+}
+
+static const struct scenario scenarios[] = {
+	{ "stalled-broker", scenario_stalled_broker },
+};
+
+int main(int argc, char **argv)
+{
+	return fixture_main(argc, argv, scenarios, sizeof(scenarios) / sizeof(scenarios[0]));
+}
