@@ -73,6 +73,9 @@ struct mqtt {
 	pthread_mutex_t track_lock;
 	struct outbox out; /* in flight and refused (track_lock); the offline FIFO (main thread) */
 	bool want_room;    /* the main thread waits for MQTT_EVENT_WINDOW (track_lock) */
+	int watch_mid;     /* the MID the main thread waits for, 0: none (track_lock) */
+	unsigned long long made; /* publishes handed to libmosquitto (track_lock) */
+	atomic_ullong wakeups;   /* eventfd signals to the main loop */
 	unsigned long long refused;
 	unsigned long long acknowledged;
 	unsigned long long failed;
@@ -141,6 +144,7 @@ static void mqtt_queue_push(struct mqtt *mqtt, struct mqtt_node *node)
 		mqtt->head = node;
 	mqtt->tail = node;
 	pthread_mutex_unlock(&mqtt->queue_lock);
+	atomic_fetch_add(&mqtt->wakeups, 1);
 	(void)!write(mqtt->event_fd, &one, sizeof(one));
 }
 
@@ -257,7 +261,7 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	struct mqtt_node *node;
 	char *topic, *reason = NULL;
 	unsigned long long refused;
-	bool first = false, tracked, room;
+	bool first = false, tracked, room, watched;
 
 	(void)mosq;
 	pthread_mutex_lock(&mqtt->track_lock);
@@ -267,6 +271,9 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	room = mqtt->want_room && outbox_unsettled(&mqtt->out) <= MQTT_WINDOW / 2;
 	if (room)
 		mqtt->want_room = false;
+	watched = mid == mqtt->watch_mid;
+	if (watched)
+		mqtt->watch_mid = 0;
 	if (reason_code >= 0x80) {
 		refused = ++mqtt->refused;
 		first = outbox_refused_first(&mqtt->out, topic ? topic : "(unknown topic)");
@@ -298,6 +305,9 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	/* The main loop waits for room: one wake-up for half a window. */
 	if (room && (node = mqtt_node_new(MQTT_EVENT_WINDOW)))
 		mqtt_queue_push(mqtt, node);
+	/* Acknowledgements are counted here; the main loop hears only of what it waits for. */
+	if (!watched && reason_code < 0x80)
+		return;
 	node = mqtt_node_new(MQTT_EVENT_PUBLISHED);
 	if (!node)
 		return;
@@ -882,6 +892,11 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 	} else if (r == 0) {
 		outbox_q0_put(&mqtt->out, local_mid);
 	}
+	if (r == 0) {
+		mqtt->made++;
+		if (mid)
+			mqtt->watch_mid = local_mid;
+	}
 	else if (r < 0 && r != -ENOTCONN)
 		mqtt->failed++;
 	pthread_mutex_unlock(&mqtt->track_lock);
@@ -1016,6 +1031,8 @@ void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats)
 	stats->failed = mqtt->failed;
 	stats->inflight = mqtt->out.n_qos_mids;
 	stats->unsettled = outbox_unsettled(&mqtt->out);
+	stats->made = mqtt->made;
+	stats->wakeups = atomic_load(&mqtt->wakeups);
 	pthread_mutex_unlock(&mqtt->track_lock);
 	pthread_mutex_lock(&mqtt->queue_lock);
 	for (const struct mqtt_node *n = mqtt->head; n; n = n->next)

@@ -30,7 +30,8 @@ enum mqtt_event_type {
 	MQTT_EVENT_CONNECT_FAILED, /* an attempt failed (reason says why); retrying */
 	MQTT_EVENT_MESSAGE,        /* a message on a subscribed topic */
 	MQTT_EVENT_PUBLISHED,      /* the publish MID completed (QoS 0: sent; QoS 1/2: acknowledged,
-				    * reason_code >= 0x80: refused by the broker) */
+				    * reason_code >= 0x80: refused by the broker); only for the MID
+				    * waited for and for refusals (mqtt_publish()) */
 	MQTT_EVENT_WINDOW,         /* the in-flight window has room again (mqtt_window_room()) */
 };
 
@@ -81,6 +82,9 @@ unsigned long long mqtt_events_dropped(const struct mqtt *mqtt);
 
 /* -ENOTCONN when not connected (nothing is queued in libmosquitto then). */
 int mqtt_subscribe(struct mqtt *mqtt, const char *pattern, int qos);
+/* With MID, the caller waits for that publish: its completion is an MQTT_EVENT_PUBLISHED (one
+ * at a time; a later MID replaces it). Other completions stay in the network thread (counted
+ * there) unless the broker refused them: acknowledgements do not wake the main loop. */
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size_t len, int qos,
 		 bool retain, int *mid);
 
@@ -118,6 +122,8 @@ struct mqtt_stats {
 	unsigned long long reconnects;   /* connections after the first */
 	size_t inflight;                 /* QoS >= 1 publishes waiting for their acknowledgement */
 	size_t unsettled;                /* publishes in the window (mqtt_window_room()) */
+	unsigned long long made;         /* publishes handed to libmosquitto */
+	unsigned long long wakeups;      /* times the network thread woke the main loop */
 	size_t held;                     /* button events kept while offline */
 	unsigned long long held_dropped; /* ... dropped because the FIFO was full */
 	size_t incoming;                 /* events waiting for the main loop */
