@@ -25,6 +25,14 @@
  * waiting on the same topic (a newer command for the same pin), else the oldest message of all:
  * the newest command always gets through. The dropped ones are counted. */
 #define MQTT_QUEUE_MESSAGES_MAX 1024
+/* Incoming payloads above this are refused before they are copied: a command, a Homie set or
+ * Home Assistant's birth is a few bytes to a few hundred (a JSON command), and with the queue's
+ * 1024 messages this bounds what waiting commands can take. Under MQTT v5 the broker is told
+ * (CONNECT's Maximum Packet Size, MQTT_PACKET_MAX: the payload with room for long topics and
+ * properties) and does not send larger packets at all; under v3.1.1 libmosquitto still reads
+ * the whole packet and copies its payload once before on_message can refuse it. */
+#define MQTT_PAYLOAD_MAX 4096
+#define MQTT_PACKET_MAX 16384
 /* How long mqtt_free() waits for the network thread, which may sit in a DNS lookup. */
 #define MQTT_JOIN_TIMEOUT_MS 3000
 /* Where OpenSSL keeps the system's certificates on Debian, for a client certificate without
@@ -76,6 +84,7 @@ struct mqtt {
 	int watch_mid;     /* the MID the main thread waits for, 0: none (track_lock) */
 	unsigned long long made; /* publishes handed to libmosquitto (track_lock) */
 	atomic_ullong wakeups;   /* eventfd signals to the main loop */
+	unsigned long long oversize; /* incoming messages refused for their size (network thread) */
 	unsigned long long refused;
 	unsigned long long acknowledged;
 	unsigned long long failed;
@@ -236,6 +245,17 @@ static void mqtt_on_message(struct mosquitto *mosq, void *userdata,
 	size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 
 	(void)mosq;
+	if (len > MQTT_PAYLOAD_MAX) {
+		/* Logged once; more are only counted (a flood must not fill the journal). */
+		if (mqtt->oversize++ == 0)
+			log_warning("mqtt: refused a message of %zu bytes on %s (more than %d bytes); "
+				    "further ones are only logged at debug level",
+				    len, msg->topic, MQTT_PAYLOAD_MAX);
+		else
+			log_debug("mqtt: refused a message of %zu bytes on %s (%llu so far)", len,
+				  msg->topic, mqtt->oversize);
+		return;
+	}
 	node = mqtt_node_new(MQTT_EVENT_MESSAGE);
 	if (!node)
 		return;
@@ -419,6 +439,27 @@ static int mqtt_tls_setup(struct mqtt *mqtt)
 	return mqtt_errno(mosquitto_tls_insecure_set(mqtt->mosq, tls->insecure_skip_verify));
 }
 
+/* MQTT v5: CONNECT carries Maximum Packet Size MQTT_PACKET_MAX, so the broker drops larger
+ * messages instead of sending them. libmosquitto 2.0 takes CONNECT properties only through
+ * mosquitto_connect_bind_v5(), which connects blocking (a host that drops SYNs would hold the
+ * network thread for minutes, past the watchdog). It stores the properties before it looks at
+ * the host, and every later connect sends them (2.0.11 to 2.0.22 alike): called without a host
+ * it stores them and fails with MOSQ_ERR_INVAL, touching no socket; mosquitto_connect_async()
+ * then sends them. The integration test storm-oversize-v5 checks that a broker obeys. */
+static int mqtt_packet_limit_set(struct mqtt *mqtt)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, MQTT_PACKET_MAX);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_connect_bind_v5(mqtt->mosq, NULL, 0, 0, NULL, props);
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_INVAL)
+		return 0;
+	return rc == MOSQ_ERR_SUCCESS ? -EINVAL : mqtt_errno(rc);
+}
+
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload)
 {
@@ -471,6 +512,11 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_SEND_MAXIMUM, MQTT_WINDOW));
 	if (r < 0)
 		goto destroy_mosq;
+	if (mqtt_is_v5(mqtt)) {
+		r = mqtt_packet_limit_set(mqtt);
+		if (r < 0)
+			goto destroy_mosq;
+	}
 	if (cfg->username) {
 		r = mqtt_errno(mosquitto_username_pw_set(mqtt->mosq, cfg->username, cfg->password));
 		if (r < 0)
