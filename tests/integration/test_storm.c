@@ -10,6 +10,7 @@
  *                 last one the last edge's; every edge is counted.
  * ack-wakeups     200 states acknowledged one by one do not wake the main loop once each.
  * oversize-v5, oversize-v311  a 32 MiB /set payload is refused before it is copied.
+ * stop-stalled    SIGTERM during a storm with the broker stopped: the daemon ends within 2 s.
  */
 
 #include "fixture.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* src/mqtt.h's MQTT_WINDOW and the good configuration's pins. */
@@ -79,6 +81,14 @@ static long daemon_rss_kib(void)
 		kib = strtol(p + 6, NULL, 10);
 	free(text);
 	return kib;
+}
+
+/* The daemon on the config without debug logging: a line per edge would be most of the work. */
+static bool daemon_start_quiet(void)
+{
+	const char *const args[] = { "-c", T.config, NULL };
+
+	return tap_ok(daemon_spawn(args, true), "start %s (no debug log)", H.daemon_path);
 }
 
 /* The number after "KEY": in JSON, or -1. */
@@ -145,9 +155,10 @@ static void scenario_stalled_broker(void)
 
 	if (!setup_broker())
 		return;
-	/* A broker that is stopped is not a lost connection for a while: keepalive 60 s. */
-	if (!config_edit("keepalive = 5;", "keepalive = 60; health_interval_s = 0;") ||
-	    !daemon_start())
+	/* A broker that is stopped is not a lost connection for a while (the storm takes a
+	 * minute under a sanitizer): keepalive 3600 s. */
+	if (!config_edit("keepalive = 5;", "keepalive = 3600; health_interval_s = 0;") ||
+	    !daemon_start_quiet())
 		return;
 	c = watch_mark();
 	if (!expect_start(&c, "at start", TIMEOUT_MS))
@@ -192,10 +203,16 @@ cont:
 	kill(T.broker.pid, SIGCONT);
 	/* A command as the fence: states go out in pin order, door's before relay's echo. */
 	pub_str("relay/set", "ON", false);
-	fence = c;
-	if (!expect_msg(&fence, "relay", "ON", true, RECONNECT_TIMEOUT_MS,
-			"the broker runs again: a command's echo"))
-		goto free_lines;
+	{
+		char relay[256];
+		long at;
+
+		topic_of(relay, sizeof(relay), "relay");
+		at = watch_wait(c, relay, "ON", RECONNECT_TIMEOUT_MS);
+		if (!tap_ok(at >= 0, "the broker runs again: a command's echo"))
+			goto free_lines;
+		fence = (size_t)at;
+	}
 	n = count_msgs("door", c, fence, &last);
 	if (!tap_ok(n >= 1 && n <= WINDOW + PINS,
 		    "%ld door states for %d edges: at most the window (%d) + the pins (%d)", n,
@@ -301,15 +318,19 @@ static void scenario_oversize(bool v5)
 	hwm0 = daemon_mem_kib("VmHWM:");
 	rss0 = daemon_mem_kib("VmRSS:");
 	tap_ok(pub("relay/set", big, SIZE, false), "%d MiB published to relay/set", SIZE >> 20);
-	tap_ok(pub("relay/set", big, SIZE, false), "and once more");
-	free(big);
-	/* The fence: a command after them, handled after them. */
+	/* The fence: a command after it, handled after it. */
 	c = watch_mark();
 	pub_str("lamp/set", "OFF", false);
-	expect_msg(&c, "lamp", "OFF", true, TIMEOUT_MS, "a command after the big ones");
-	expect_output("relay", "0", "the big payloads were not acted on");
+	expect_msg(&c, "lamp", "OFF", true, TIMEOUT_MS, "a command after the big one");
 	hwm1 = daemon_mem_kib("VmHWM:");
 	rss1 = daemon_mem_kib("VmRSS:");
+	/* Once more (measured once: a sanitizer's quarantine would keep the first one's). */
+	tap_ok(pub("relay/set", big, SIZE, false), "and once more");
+	free(big);
+	c = watch_mark();
+	pub_str("lamp/set", "ON", false);
+	expect_msg(&c, "lamp", "ON", true, TIMEOUT_MS, "a command after the second one");
+	expect_output("relay", "0", "the big payloads were not acted on");
 	tap_ok(hwm0 > 0 && hwm1 > 0 && hwm1 - hwm0 < bound_kib,
 	       "%s: peak memory %ld -> %ld KiB (less than %ld KiB more)", v5 ? "v5" : "v3.1.1",
 	       hwm0, hwm1, bound_kib);
@@ -343,7 +364,63 @@ static void scenario_oversize_v311(void)
 	scenario_oversize(false);
 }
 
+/* SIGTERM during a storm of edges with the broker stopped (SIGSTOP): the daemon ends within
+ * STOP_BOUND_MS (the 2 s of issue 16: it waits 1 s for the broker's acknowledgement of
+ * "offline", then the network thread gives the DISCONNECT 0.5 s), with relay, whose on_exit is
+ * "off", at its exit level. */
+static void scenario_stop_stalled(void)
+{
+	enum { BULK = 200000, STOP_BOUND_MS = 2000 };
+	char *lines, *p, events[PATH_LEN];
+	int64_t t0, t1;
+	int level = 1, status;
+	size_t c;
+
+	if (!setup_broker())
+		return;
+	if (!config_edit("keepalive = 5;", "keepalive = 3600; health_interval_s = 0;") ||
+	    !config_edit("name = \"relay\"; line = \"GPIO27\";",
+			 "name = \"relay\"; line = \"GPIO27\"; on_exit = \"off\";") ||
+	    !daemon_start_quiet())
+		return;
+	c = watch_mark();
+	if (!expect_start(&c, "at start", TIMEOUT_MS))
+		return;
+	pub_str("relay/set", "ON", false);
+	expect_msg(&c, "relay", "ON", true, TIMEOUT_MS, "relay ON before the storm");
+	lines = malloc((size_t)BULK * 8 + 1);
+	if (!tap_ok(lines != NULL, "edges prepared"))
+		return;
+	p = lines;
+	for (int i = 0; i < BULK; i++) {
+		level = !level;
+		p += sprintf(p, "door %d\n", level);
+	}
+	kill(T.broker.pid, SIGSTOP);
+	gpio_path(events, "events.log");
+	/* The FIFO holds 64 KiB: the rest is written while the daemon reads, and SIGTERM comes
+	 * in the middle of it. */
+	if (fifo_write_all(lines, (size_t)(p - lines) / 2) &&
+	    tap_ok(file_wait_count(events, "door ", 1000, TIMEOUT_MS), "the storm is on")) {
+		t0 = now_ms();
+		kill(T.daemon, SIGTERM);
+		fifo_write_all(lines + (p - lines) / 2, 65536);
+		if (tap_ok(child_wait(T.daemon, 10000, &status), "the daemon ends")) {
+			t1 = now_ms();
+			T.daemon = 0;
+			tap_ok(t1 - t0 <= STOP_BOUND_MS, "it ended %lld ms after SIGTERM (at most %d)",
+			       (long long)(t1 - t0), STOP_BOUND_MS);
+			tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cleanly (status %d)",
+			       status);
+			expect_output("relay", "0 1 0", "relay on_exit = \"off\"");
+		}
+	}
+	kill(T.broker.pid, SIGCONT);
+	free(lines);
+}
+
 static const struct scenario scenarios[] = {
+	{ "stop-stalled", scenario_stop_stalled },
 	{ "oversize-v5", scenario_oversize_v5 },
 	{ "oversize-v311", scenario_oversize_v311 },
 	{ "stalled-broker", scenario_stalled_broker },
