@@ -307,7 +307,9 @@ static void daemon_on_connected(struct daemon *d, const char *broker)
 	for (size_t i = 0; i < d->topics->n_subscriptions; i++)
 		publish_subscribe(&d->pub, d->topics->subscriptions[i]);
 	announce_subscribe(&d->announce, &d->pub);
-	publish_status(&d->pub, "online", NULL);
+	/* With Homie on, the status connection says "online" itself (daemon_mqtt_start()). */
+	if (!d->topics->homie_state)
+		publish_status(&d->pub, "online", NULL);
 	announce_send(&d->announce, &d->pub);
 	daemon_states_publish(d);
 	publish_homie_state(&d->pub, "ready"); /* after every attribute and value */
@@ -679,10 +681,11 @@ static int daemon_on_watchdog(void *userdata)
 	return 0;
 }
 
-/* MQTT allows one Last Will per connection. With Homie on it is $state = "lost", as the
- * convention requires (Home Assistant's availability then follows $state too); <base>/status
- * says "offline" only on a clean stop then. Every failure is logged once (mqtt_new()'s by
- * mqtt.c). */
+/* MQTT allows one Last Will per connection. With Homie on, the main connection's is
+ * $state = "lost", as the convention requires, and a second connection of the network thread
+ * (the status connection, mqtt_presence_add()) carries <base>/status = "offline" and says
+ * "online": every consumer sees a dead Pi as gone, whichever topic it watches. Every failure is
+ * logged once (by mqtt.c). */
 static int daemon_mqtt_start(struct daemon *d)
 {
 	int r;
@@ -691,6 +694,13 @@ static int daemon_mqtt_start(struct daemon *d)
 		r = mqtt_new(&d->pub.mqtt, &d->cfg->mqtt, d->topics->homie_state, "lost");
 	else
 		r = mqtt_new(&d->pub.mqtt, &d->cfg->mqtt, d->topics->status, "offline");
+	if (r == 0 && d->topics->homie_state) {
+		r = mqtt_presence_add(d->pub.mqtt, d->topics->status, "online", "offline");
+		if (r < 0) {
+			mqtt_free(d->pub.mqtt);
+			d->pub.mqtt = NULL;
+		}
+	}
 	if (r < 0)
 		return r;
 	mqtt_watchdog_set(d->pub.mqtt, notify_watchdog_usec());

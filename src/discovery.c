@@ -185,8 +185,9 @@ static bool discovery_json_common(const struct discovery *d, cJSON *obj)
 	    !discovery_json_str(entry, "payload_not_available", "offline"))
 		return false;
 	if (d->topics->homie_state) {
-		/* With Homie on, the connection's one Last Will is $state = "lost" (see daemon.c):
-		 * Home Assistant then also needs $state to be "ready". */
+		/* With Homie on, $state = "lost" is the main connection's Last Will and a second
+		 * connection carries status's (see daemon.c); should that one be refused, $state
+		 * is the only will: Home Assistant also needs $state to be "ready". */
 		entry = cJSON_CreateObject();
 		if (!entry || !cJSON_AddItemToArray(avail, entry)) {
 			cJSON_Delete(entry);

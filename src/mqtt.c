@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mqtt_presence.h"
 #include "outbox.h"
 #include "util.h"
 
@@ -45,8 +46,12 @@ struct mqtt_node {
 };
 
 struct mqtt {
-	const struct config_mqtt *cfg;
+	const struct config_mqtt *cfg; /* first: the TLS key password callback reads it */
 	struct mosquitto *mosq;
+	/* The presence connection (mqtt_presence_add()), or NULL. Network thread only. */
+	struct mqtt_presence *presence;
+	char *presence_topic, *presence_online;
+	bool presence_fallback; /* "online" went out on this connection instead */
 	int event_fd;
 
 	pthread_mutex_t queue_lock;
@@ -362,11 +367,12 @@ static void mqtt_on_log(struct mosquitto *mosq, void *userdata, int level, const
 	log_debug("mqtt: libmosquitto: %s", str);
 }
 
-/* OpenSSL asks for the client key's password. USERDATA is the mosquitto object. */
+/* OpenSSL asks for the client key's password. USERDATA is the mosquitto object, whose own
+ * userdata (struct mqtt, or the presence connection's) begins with the configuration. */
 static int mqtt_on_key_password(char *buf, int size, int rwflag, void *userdata)
 {
-	struct mqtt *mqtt = mosquitto_userdata(userdata);
-	const char *password = mqtt ? mqtt->cfg->tls.key_password : NULL;
+	const struct config_mqtt *const *cfg = mosquitto_userdata(userdata);
+	const char *password = cfg ? (*cfg)->tls.key_password : NULL;
 	size_t len;
 
 	(void)rwflag;
@@ -406,9 +412,9 @@ static int mqtt_errno(int rc)
 
 /* TLS settings, applied once before the first connect (libmosquitto keeps them for every
  * connection it makes). */
-static int mqtt_tls_setup(struct mqtt *mqtt)
+static int mqtt_tls_setup(struct mosquitto *mosq, const struct config_mqtt *cfg)
 {
-	const struct config_tls *tls = &mqtt->cfg->tls;
+	const struct config_tls *tls = &cfg->tls;
 	const char *ca_path = tls->ca_path;
 	bool system_ca = !tls->ca_file && !tls->ca_path;
 	int r;
@@ -416,27 +422,42 @@ static int mqtt_tls_setup(struct mqtt *mqtt)
 	if (!tls->enabled)
 		return 0;
 	if (system_ca) {
-		r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1));
+		r = mqtt_errno(mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1));
 		if (r < 0)
 			return r;
 	}
 	if (!system_ca || tls->cert_file) {
 		if (system_ca)
 			ca_path = MQTT_SYSTEM_CA_PATH;
-		r = mqtt_errno(mosquitto_tls_set(mqtt->mosq, tls->ca_file, ca_path, tls->cert_file,
+		r = mqtt_errno(mosquitto_tls_set(mosq, tls->ca_file, ca_path, tls->cert_file,
 						 tls->key_file,
 						 tls->key_password ? mqtt_on_key_password : NULL));
 		if (r < 0)
 			return r;
 	}
 	/* cert_reqs 1 is SSL_VERIFY_PEER; libmosquitto's tls_version is the minimum version. */
-	r = mqtt_errno(mosquitto_tls_opts_set(mqtt->mosq, tls->insecure_skip_verify ? 0 : 1,
+	r = mqtt_errno(mosquitto_tls_opts_set(mosq, tls->insecure_skip_verify ? 0 : 1,
 					      tls->min_version == CONFIG_TLS_V1_3 ? "tlsv1.3" :
 										    "tlsv1.2",
 					      NULL));
 	if (r < 0)
 		return r;
-	return mqtt_errno(mosquitto_tls_insecure_set(mqtt->mosq, tls->insecure_skip_verify));
+	return mqtt_errno(mosquitto_tls_insecure_set(mosq, tls->insecure_skip_verify));
+}
+
+/* What every connection of ours has: protocol version, credentials, TLS. */
+static int mqtt_client_setup(struct mosquitto *mosq, const struct config_mqtt *cfg)
+{
+	int r;
+
+	mosquitto_threaded_set(mosq, true);
+	r = mqtt_errno(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION,
+					    cfg->protocol == CONFIG_PROTOCOL_V5 ?
+						    MQTT_PROTOCOL_V5 :
+						    MQTT_PROTOCOL_V311));
+	if (r == 0 && cfg->username)
+		r = mqtt_errno(mosquitto_username_pw_set(mosq, cfg->username, cfg->password));
+	return r < 0 ? r : mqtt_tls_setup(mosq, cfg);
 }
 
 /* MQTT v5: CONNECT carries Maximum Packet Size MQTT_PACKET_MAX, so the broker drops larger
@@ -501,33 +522,20 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 		r = errno ? -errno : -ENOMEM;
 		goto cleanup_lib;
 	}
-	mosquitto_threaded_set(mqtt->mosq, true);
-	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-					    mqtt_is_v5(mqtt) ? MQTT_PROTOCOL_V5 :
-							       MQTT_PROTOCOL_V311));
-	if (r < 0)
-		goto destroy_mosq;
-	/* libmosquitto's own in-flight limit (its default is 20 too): what it holds back beyond it
-	 * stays in its memory, so it must not be above ours. */
-	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_SEND_MAXIMUM, MQTT_WINDOW));
-	if (r < 0)
-		goto destroy_mosq;
-	if (mqtt_is_v5(mqtt)) {
-		r = mqtt_packet_limit_set(mqtt);
-		if (r < 0)
-			goto destroy_mosq;
-	}
-	if (cfg->username) {
-		r = mqtt_errno(mosquitto_username_pw_set(mqtt->mosq, cfg->username, cfg->password));
-		if (r < 0)
-			goto destroy_mosq;
-	}
 	r = mqtt_errno(mosquitto_will_set(mqtt->mosq, will_topic, (int)strlen(will_payload),
 					  will_payload, 1, true));
 	if (r < 0)
 		goto destroy_mosq;
 	what = "TLS";
-	r = mqtt_tls_setup(mqtt);
+	r = mqtt_client_setup(mqtt->mosq, cfg);
+	if (r < 0)
+		goto destroy_mosq;
+	/* libmosquitto's own in-flight limit (its default is 20 too): what it holds back beyond it
+	 * stays in its memory, so it must not be above ours. */
+	what = "the client";
+	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_SEND_MAXIMUM, MQTT_WINDOW));
+	if (r == 0 && mqtt_is_v5(mqtt))
+		r = mqtt_packet_limit_set(mqtt);
 	if (r < 0)
 		goto destroy_mosq;
 	/* The v5 callbacks are called under v3.1.1 too, with reason codes 0. */
@@ -554,6 +562,38 @@ free_mqtt:
 	free(mqtt);
 	log_error("mqtt: cannot set up %s: %s", what, strerror(-r));
 	return r;
+}
+
+int mqtt_presence_add(struct mqtt *mqtt, const char *topic, const char *online,
+		      const char *offline)
+{
+	int r;
+
+	if (mqtt->thread_started || mqtt->presence)
+		return -EALREADY;
+	mqtt->presence_topic = strdup(topic);
+	mqtt->presence_online = strdup(online);
+	if (!mqtt->presence_topic || !mqtt->presence_online)
+		r = -ENOMEM;
+	else
+		r = presence_new(&mqtt->presence, mqtt->cfg, topic, online, offline,
+				 mqtt_client_setup);
+	if (r < 0)
+		log_error("mqtt: cannot set up the status connection: %s", strerror(-r));
+	return r;
+}
+
+/* The presence connection's turn, after one of the main connection's loop: when an attempt
+ * fails, "online" goes out once on the main connection instead (without a will behind it, as
+ * the warning says), so that consumers do not take a running Pi for a dead one. */
+static void mqtt_presence_turn(struct mqtt *mqtt, const struct config_broker *broker)
+{
+	if (presence_serve(mqtt->presence, broker) != PRESENCE_OUTCOME_FAILED ||
+	    mqtt->presence_fallback)
+		return;
+	mqtt->presence_fallback = true;
+	mqtt_publish(mqtt, mqtt->presence_topic, mqtt->presence_online,
+		     strlen(mqtt->presence_online), 1, true, NULL);
 }
 
 static void mqtt_heartbeat(struct mqtt *mqtt)
@@ -750,7 +790,7 @@ static void *mqtt_thread_main(void *userdata)
 		bool was_connected = false, stable = false, disconnect_sent = false;
 		char name[300], next[300], reason[512];
 		uint64_t connected_at = 0;
-		int saved_errno;
+		int saved_errno, wait_ms;
 		long delay;
 		int rc;
 
@@ -772,8 +812,11 @@ static void *mqtt_thread_main(void *userdata)
 				disconnect_sent = true;
 			}
 			mqtt_heartbeat(mqtt);
+			wait_ms = timeout_ms;
+			if (mqtt->presence && was_connected)
+				wait_ms = presence_wait_ms(mqtt->presence, timeout_ms);
 			errno = 0;
-			rc = mosquitto_loop(mqtt->mosq, disconnect_sent ? 100 : timeout_ms, 1);
+			rc = mosquitto_loop(mqtt->mosq, disconnect_sent ? 100 : wait_ms, 1);
 			if (rc == MOSQ_ERR_SUCCESS && !was_connected && !disconnect_sent &&
 			    (saved_errno = mqtt_thread_socket_error(mqtt))) {
 				rc = MOSQ_ERR_ERRNO;
@@ -782,6 +825,7 @@ static void *mqtt_thread_main(void *userdata)
 			}
 			if (atomic_load(&mqtt->connected) && !was_connected) {
 				was_connected = true;
+				mqtt->presence_fallback = false;
 				connected_at = util_now_ms();
 				mqtt->last_failure[0] = '\0';
 				log_notice("mqtt: connected to %s%s (MQTT %s)", name,
@@ -804,8 +848,15 @@ static void *mqtt_thread_main(void *userdata)
 				stable = true;
 				next_ms = cfg->reconnect_min_ms;
 			}
+			if (mqtt->presence && rc == MOSQ_ERR_SUCCESS && !disconnect_sent &&
+			    atomic_load(&mqtt->connected))
+				mqtt_presence_turn(mqtt, broker);
 		}
 		saved_errno = errno;
+		/* Whatever ended the main connection ends this one, so that the broker publishes
+		 * its will ("offline") unless it is gone too. */
+		if (mqtt->presence)
+			presence_drop(mqtt->presence);
 		/* The loop may end without on_disconnect (a failed read or write). The next
 		 * connect_async closes whatever socket is left. */
 		atomic_store(&mqtt->connected, false);
@@ -1128,6 +1179,9 @@ void mqtt_free(struct mqtt *mqtt)
 	while (mqtt_event_pop(mqtt, &event) > 0)
 		mqtt_event_release(&event);
 	outbox_clear(&mqtt->out);
+	presence_free(mqtt->presence);
+	free(mqtt->presence_topic);
+	free(mqtt->presence_online);
 	mosquitto_destroy(mqtt->mosq);
 	mosquitto_lib_cleanup();
 	close(mqtt->event_fd);

@@ -54,6 +54,14 @@ struct mqtt;
  * retained. A failure (TLS files, memory) is logged here. */
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload);
+/* A second connection whose Last Will is TOPIC = OFFLINE (QoS 1, retained) and which publishes
+ * TOPIC = ONLINE on every connect: for when the main connection's will says something else
+ * (Homie's $state). It lives inside the main connection's lifetime and goes without a
+ * DISCONNECT when that ends, so the broker publishes its will (src/mqtt_presence.h). When it
+ * cannot connect, ONLINE is published once per connection on the main one instead. Call before
+ * mqtt_start(). A failure is logged here. */
+int mqtt_presence_add(struct mqtt *mqtt, const char *topic, const char *online,
+		      const char *offline);
 /* Stops and joins the network thread (after mqtt_disconnect() or not) and frees everything. */
 void mqtt_free(struct mqtt *mqtt);
 

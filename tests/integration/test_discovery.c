@@ -606,7 +606,7 @@ static void check_homie_tree(const struct snapshot *s, const char *dev)
 static void scenario_homie(void)
 {
 	struct snapshot s;
-	char dev[64] = "", topic[512], base[128];
+	char dev[64] = "", topic[512], base[128], status[160];
 	size_t c = watch_mark();
 	long init, ready, nodes_idx;
 
@@ -678,21 +678,30 @@ static void scenario_homie(void)
 		tap_ok(watch_wait(c, topic, NULL, 0) < 0, "a set on an input's property changes nothing");
 	}
 
-	/* Clean stop: disconnected. */
+	/* Clean stop: disconnected, and offline. */
 	c = watch_mark();
 	child_kill(&T.daemons[0], SIGTERM);
 	snprintf(topic, sizeof(topic), "homie/%s/$state", dev);
 	expect_msg(c, topic, "disconnected", "SIGTERM");
+	snprintf(status, sizeof(status), "%s/status", base);
+	expect_msg(c, status, "offline", "SIGTERM");
 
-	/* Killed: the Last Will says lost. */
+	/* Killed: both Last Wills, Homie's on the main connection and <base>/status's on the
+	 * status connection (issue 15). */
 	c = watch_mark();
 	if (!daemon_start(0, MACHINE_A))
 		return;
-	if (!expect_msg(c, topic, "ready", "restart"))
+	if (!expect_msg(c, topic, "ready", "restart") || !expect_msg(c, status, "online", "restart"))
 		return;
 	c = watch_mark();
 	child_kill(&T.daemons[0], SIGKILL);
 	expect_msg(c, topic, "lost", "SIGKILL: the Last Will");
+	expect_msg(c, status, "offline", "SIGKILL: the status connection's Last Will");
+	if (snapshot_now(status, &s)) {
+		tap_ok(s.n == 1 && strcmp(s.items[0].payload, "offline") == 0,
+		       "SIGKILL: \"offline\" is what the broker retains for %s", status);
+		snapshot_free(&s);
+	}
 }
 
 

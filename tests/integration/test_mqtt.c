@@ -161,8 +161,9 @@ static bool watch_for(size_t *cursor, const char *suffix, const char *payload, i
 
 /* ---- the daemon -------------------------------------------------------------------------- */
 
-/* Config pieces: BROKERS is the inside of brokers = ( ... ); MQTT_EXTRA more mqtt lines. */
-static bool config_write(const char *brokers, const char *mqtt_extra)
+/* Config pieces: BROKERS is the inside of brokers = ( ... ); MQTT_EXTRA more mqtt lines; TOP
+ * more top-level settings. */
+static bool config_write_top(const char *brokers, const char *mqtt_extra, const char *top)
 {
 	char text[8192];
 
@@ -182,9 +183,16 @@ static bool config_write(const char *brokers, const char *mqtt_extra)
 		 "  { name = \"cheap\"; line = \"GPIO4\"; qos = 0; },\n"
 		 "  { name = \"btn\"; line = \"GPIO3\"; mode = \"button\"; double_press_ms = 0; "
 		 "payload = \"json\"; }\n"
-		 ");\n",
-		 brokers, H.scenario, (int)getpid(), T.base, mqtt_extra ? mqtt_extra : "");
+		 ");\n"
+		 "%s",
+		 brokers, H.scenario, (int)getpid(), T.base, mqtt_extra ? mqtt_extra : "",
+		 top ? top : "");
 	return file_write(T.config, text);
+}
+
+static bool config_write(const char *brokers, const char *mqtt_extra)
+{
+	return config_write_top(brokers, mqtt_extra, NULL);
 }
 
 static void broker_entry(char *buf, size_t size, int port)
@@ -1375,6 +1383,39 @@ static void scenario_offline_burst(void)
 	daemon_alive("after the burst");
 }
 
+/* With Homie on, <base>/status has a connection of its own (issue 15). When the broker refuses
+ * that connection (here: the daemon's listener takes one connection only), "online" is still
+ * published, on the main connection, and the reason is logged once. */
+static void scenario_status_refused(void)
+{
+	int port = free_port();
+	char brokers[128], needle[128];
+	size_t c = 0;
+
+	snprintf(T.brokers[0].extra, sizeof(T.brokers[0].extra),
+		 "allow_anonymous true\nlistener %d 127.0.0.1\nmax_connections 1\n", port);
+	broker_entry(brokers, sizeof(brokers), port);
+	if (!tap_ok(broker_up(0, &port, 1), "broker starts") ||
+	    !tap_ok(watch_up(T.brokers[0].port), "watcher subscribed") ||
+	    !tap_ok(config_write_top(brokers, NULL, "discovery = { homie = true; };\n"),
+		    "config written") ||
+	    !tap_ok(daemon_start(true), "daemon starts"))
+		return;
+	snprintf(needle, sizeof(needle), "the status connection to 127.0.0.1:%d failed", port);
+	log_wait(needle, 1, TIMEOUT_MS, "the refused status connection");
+	tap_ok(watch_for(&c, "status", "online", TIMEOUT_MS),
+	       "\"online\" is published on the main connection instead");
+	c = 0;
+	tap_ok(watch_for(&c, "sw", NULL, TIMEOUT_MS), "the states are published");
+	pause_ms(1500); /* a few more attempts (backoff 100..1000 ms) */
+	tap_ok(file_count(T.daemon_err, "warning: mqtt: the status connection to") == 1,
+	       "the refusal is logged once as a warning (%d times)",
+	       file_count(T.daemon_err, "warning: mqtt: the status connection to"));
+	tap_ok(file_count(T.daemon_err, "mqtt: the status connection to") > 1,
+	       "its repeats are logged at debug level");
+	daemon_alive("after the refusals");
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1395,6 +1436,7 @@ static const struct {
 	{ "failover", scenario_failover, false },
 	{ "restart-storm", scenario_restart_storm, false },
 	{ "offline-burst", scenario_offline_burst, false },
+	{ "status-refused", scenario_status_refused, false },
 };
 
 #define N_SCENARIOS (sizeof(mqtt_scenarios) / sizeof(mqtt_scenarios[0]))

@@ -28,3 +28,20 @@ check "online a third time" mqtt_wait $BASE/status online 10
 _daemon_signal INT
 is "$DAEMON_STATUS" 0 "SIGINT: exit status 0"
 is "$(mqtt_get $BASE/status)" offline "SIGINT: offline"
+
+# With Homie on, the main connection's Last Will is Homie's $state "lost" and a second
+# connection carries <base>/status "offline" (issue 15): SIGKILL makes the broker publish both.
+write_config /tmp/h.conf <<'CONF'
+@BROKER@
+discovery = { homie = true; };
+inputs = ( { name = "button"; line = "GPIO17"; bias = "pull-up"; } );
+CONF
+daemon_start /tmp/h.conf || bail "daemon with Homie did not start"
+check "Homie on: online" mqtt_wait $BASE/status online 10
+check "Homie on: \$state ready" mqtt_wait 'homie/+/$state' ready 10
+daemon_kill
+check "Homie on, SIGKILL: status offline (the status connection's Last Will)" \
+	mqtt_wait $BASE/status offline 10
+check "Homie on, SIGKILL: \$state lost (the main connection's Last Will)" \
+	mqtt_wait 'homie/+/$state' lost 10
+is "$(mqtt_get $BASE/status)" offline "Homie on, SIGKILL: offline is retained"
