@@ -405,6 +405,8 @@ static void bridge_bindings_run(struct bridge *bridge, size_t pin, bool pressed_
 
 		if (b->when == CONFIG_BINDING_OFFLINE && bridge->connected)
 			continue;
+		if (bridge->pins[out].kind->own_driver) /* a light dims itself (src/lights.c) */
+			continue;
 		switch (b->action) {
 		case CONFIG_BINDING_FOLLOW:
 			bridge_output_request(bridge, out, active, active ? pulse_ms : 0, now);

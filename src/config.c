@@ -4,6 +4,7 @@
  * message. */
 #include "config.h"
 #include "config_check.h"
+#include "config_light.h"
 #include "config_schema.h"
 #include "config_text.h"
 
@@ -47,6 +48,7 @@ struct config_loader {
 	struct config_pin_seen *seen; /* parallel to cfg->pins */
 	struct config_binding_pending *pending;
 	size_t n_pending;
+	bool lights; /* reading the lights list (PWM lights, src/config_light.c) */
 };
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -301,11 +303,8 @@ static int config_group_read(struct config_loader *ld, const config_setting_t *g
 			   config_member(g, row->name)) {
 			/* a key of another mode: name the mode it belongs to */
 			r = config_loader_report(ld, config_member(g, row->name),
-						 "%s: %s applies only to mode = \"%s\"", ctx, row->name,
-						 config_enum_to_string(config_mode_names,
-								       row->applies & CONFIG_KIND_BUTTON
-									       ? CONFIG_INPUT_MODE_BUTTON
-									       : CONFIG_INPUT_MODE_SWITCH));
+						 "%s: %s applies only to mode = %s", ctx, row->name,
+						 config_kind_modes(row->applies));
 		} else {
 			r = 0;
 		}
@@ -538,7 +537,8 @@ static int config_parse_pin_name(struct config_loader *ld, const config_setting_
 	pin->name = strdup(name);
 	if (!pin->name)
 		return -ENOMEM;
-	snprintf(ctx, ctx_size, "%s '%s'", config_direction_word(pin->direction), name);
+	snprintf(ctx, ctx_size, "%s '%s'",
+		 pin->light ? "light" : config_direction_word(pin->direction), name);
 	for (size_t i = 0; i < self; i++) {
 		const struct config_pin *other = &ld->cfg->pins[i];
 
@@ -700,7 +700,8 @@ static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 	char ctx[CONFIG_CTX_MAX];
 	int r;
 
-	snprintf(ctx, sizeof(ctx), "%s #%u", config_direction_word(direction), index + 1);
+	snprintf(ctx, sizeof(ctx), "%s #%u", ld->lights ? "light" : config_direction_word(direction),
+		 index + 1);
 	if (!config_setting_is_group(g))
 		return config_loader_report(ld, g, "%s must be a group: { name = \"...\"; line = "
 						   "\"...\"; }", ctx);
@@ -709,6 +710,7 @@ static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 		.direction = direction,
 		.source_line = (int)config_setting_source_line(g),
 		.interlock = CONFIG_INTERLOCK_NONE,
+		.light = ld->lights,
 	};
 	config_keys_default(config_pin_keys, pin, &ld->cfg->mqtt);
 	*seen = (struct config_pin_seen){ 0 };
@@ -718,6 +720,7 @@ static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 		ld->cfg->n_inputs++;
 	else
 		ld->cfg->n_outputs++;
+	ld->cfg->n_lights += ld->lights;
 
 	r = config_group_read(ld, g, ctx, sizeof(ctx), config_pin_keys, pin, config_pin_kind_of);
 	snprintf(seen->ctx, sizeof(seen->ctx), "%s", ctx);
@@ -976,7 +979,7 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 		return 0;
 	case CONFIG_HOOK_DEVICE_CLASS:
 		if (set)
-			r = config_check_device_class(ctx, value, &message);
+			r = config_check_pin_device_class(ctx, pin, value, &message);
 		break;
 	case CONFIG_HOOK_DISPLAY_NAME:
 		if (set)
@@ -1004,6 +1007,12 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 		if (set)
 			r = config_check_discovery_topic(row->name, value, &message);
 		break;
+	case CONFIG_HOOK_COUNTER_UNIT: /* unit, rate_unit: against the device class */
+		r = config_check_counter_unit(ctx, pin, row->name, value, &message);
+		at = s ? s : g;
+		break;
+	case CONFIG_HOOK_PWM:
+		return config_light_pwm_read(ld->errors, ld->path, g, ctx, pin);
 	default: /* top-level groups and lists: config_parse(); offset: the line hook */
 		return 0;
 	}
@@ -1012,25 +1021,9 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
-static int config_defaults_finish(struct config *cfg)
-{
-	char host[CONFIG_HOST_MAX + 1];
-
-	config_hostname_get(host, sizeof(host));
-	if (!cfg->mqtt.client_id && asprintf(&cfg->mqtt.client_id, "gpio2mqtt-%s", host) < 0) {
-		cfg->mqtt.client_id = NULL;
-		return -ENOMEM;
-	}
-	if (!cfg->mqtt.base_topic && asprintf(&cfg->mqtt.base_topic, "gpio2mqtt/%s", host) < 0) {
-		cfg->mqtt.base_topic = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int config_parse(struct config_loader *ld, const config_setting_t *root)
 {
-	const config_setting_t *inputs, *outputs;
+	const config_setting_t *inputs, *outputs, *lights;
 	char ctx[] = "top level";
 	bool bad_list = false;
 	size_t n;
@@ -1052,8 +1045,12 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 	r = config_pin_list(ld, root, "outputs", &outputs, &bad_list);
 	if (r < 0)
 		return r;
+	r = config_pin_list(ld, root, "lights", &lights, &bad_list);
+	if (r < 0)
+		return r;
 	n = (inputs ? (size_t)config_setting_length(inputs) : 0) +
-	    (outputs ? (size_t)config_setting_length(outputs) : 0);
+	    (outputs ? (size_t)config_setting_length(outputs) : 0) +
+	    (lights ? (size_t)config_setting_length(lights) : 0);
 	if (n == 0) {
 		if (bad_list)
 			return 0;
@@ -1074,10 +1071,17 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 		if (r < 0)
 			return r;
 	}
+	ld->lights = true; /* after every GPIO pin (config.h: n_lights) */
+	r = lights ? config_parse_pins(ld, lights, CONFIG_DIRECTION_OUTPUT) : 0;
+	ld->lights = false;
+	if (r < 0)
+		return r;
 	r = config_bindings_resolve(ld);
 	if (r < 0)
 		return r;
 	r = config_parse_interlocks(ld, root);
+	if (r == 0)
+		r = config_light_finish(ld->errors, ld->cfg);
 	if (r < 0)
 		return r;
 	r = config_parse_top_group(ld, root, config_key_find(config_top_keys, "discovery"));

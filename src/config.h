@@ -45,6 +45,13 @@ enum config_drive {
 enum config_input_mode {
 	CONFIG_INPUT_MODE_SWITCH, /* the state follows the level */
 	CONFIG_INPUT_MODE_BUTTON, /* momentary: single, double and long press events */
+	CONFIG_INPUT_MODE_COUNTER, /* a meter's pulses counted (src/meter.h) */
+};
+
+/* Which edge of a counter's input is a pulse (logical levels: active_low applied). */
+enum config_counter_edge {
+	CONFIG_COUNTER_EDGE_RISING,  /* to the active level */
+	CONFIG_COUNTER_EDGE_FALLING, /* to the inactive level */
 };
 
 enum config_binding_action {
@@ -152,6 +159,20 @@ struct config_line {
 	unsigned int offset; /* meaningful only when chip != NULL */
 };
 
+/* A PWM light's channel and curve (lights = ( { ...; pwm = { ... }; } ); src/config_light.c
+ * reads and prints the group). */
+struct config_pwm {
+	char *chip;          /* the PWM chip's device name or driver (src/pwm.h); never NULL in
+			      * a light */
+	unsigned int channel;
+	unsigned int frequency_hz; /* 1..1000000, default 1000 */
+	bool inversed;       /* polarity = "inversed" (a light that is on while the pin is low) */
+	double gamma;        /* the perceptual curve, 1.0..4.0, default 2.2 */
+	double min_duty;     /* percent of the period at the lowest brightness, default 0 */
+	double max_duty;     /* percent at full brightness, above min_duty, default 100 */
+	int source_line;
+};
+
 struct config_pin {
 	char *name; /* a safe MQTT topic level, unique among all pins */
 	enum config_direction direction;
@@ -182,6 +203,30 @@ struct config_pin {
 	char *device_class;       /* inputs: Home Assistant binary_sensor class, or NULL */
 	char *display_name;       /* the name people see in Home Assistant and openHAB, or NULL:
 				   * the pin's name */
+	/* counters (mode = "counter"; src/meter.h has the meaning of each) */
+	enum config_counter_edge counter_edge; /* default rising */
+	unsigned int pulses_per_unit;    /* 1..1000000, default 1000 */
+	unsigned int precision;          /* decimals of the total, 0..6, default 3 */
+	char *unit;                      /* of the total, default "kWh" */
+	char *rate_unit;                 /* of the rate, default "W" */
+	unsigned int rate_scale;         /* 1..1000000, default 1000 */
+	unsigned int rate_period_s;      /* 1..86400, default 3600 (kWh per hour * 1000: W) */
+	unsigned int rate_precision;     /* 0..6, default 0 */
+	unsigned int rate_interval_ms;   /* 0..3600000, default 10000 */
+	unsigned int rate_threshold_pct; /* 0..1000, default 5 */
+	unsigned int rate_timeout_s;     /* 1..86400, default 600 */
+	unsigned int save_pulses;        /* 0 (by time only)..1000000, default 100 */
+	unsigned int save_interval_s;    /* 1..86400, default 60 */
+	/* PWM lights (lights = ( ... ), src/kind_light.c): a light is an output whose line is a
+	 * PWM channel; power_on, on_exit, payload and the rest apply as to outputs. */
+	bool light;               /* listed under lights; false for every GPIO pin */
+	struct config_pwm pwm;    /* lights only */
+	unsigned int transition_ms; /* lights: the fade of a command without a transition,
+				     * 0..3600000, default 300 */
+	unsigned int dim_ms;      /* lights: a held button ramps from 0 to full in this long,
+				   * 500..60000, default 4000 */
+	unsigned int brightness_scale; /* lights: full brightness in commands and states, 1..10000,
+					* default 100 (Home Assistant's is 255) */
 };
 
 /* The words of a button's Homie event property. */
@@ -214,6 +259,8 @@ struct config {
 	size_t n_interlocks;
 	char *state_dir; /* default /var/lib/gpio2mqtt; $STATE_DIRECTORY wins at run time */
 	struct config_discovery discovery;
+	size_t n_lights; /* PWM lights: the last n_lights of pins (after every GPIO pin, so that
+			  * the GPIO pins are pins[0 .. n_pins - n_lights)), counted in n_outputs */
 };
 
 struct config_error {

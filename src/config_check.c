@@ -328,3 +328,75 @@ int config_secret_read(const char *ctx, const char *what, const char *path, char
 	*out = data;
 	return CONFIG_CHECK_OK;
 }
+
+/* A counter's sensor classes: the three Home Assistant's Energy dashboard takes, each with the
+ * units it accepts for the total and for the rate (power, volume_flow_rate). */
+struct config_meter_class {
+	const char *name;
+	const char *const units[8];
+	const char *const rate_units[11];
+};
+static const struct config_meter_class config_meter_classes[] = {
+	{ "energy", { "Wh", "kWh", "MWh", "GWh", "MJ", "GJ" }, { "W", "kW", "MW", "GW" } },
+	{ "water", { "L", "m³", "ft³", "gal", "CCF", "MCF" },
+	  { "m³/h", "m³/s", "L/min", "L/h", "L/s", "mL/s", "ft³/min", "gal/min", "gal/h", "gal/d" } },
+	{ "gas", { "m³", "ft³", "CCF", "MCF" },
+	  { "m³/h", "m³/s", "L/min", "L/h", "L/s", "ft³/min", "gal/min", "gal/h", "gal/d" } },
+};
+
+static const struct config_meter_class *config_meter_class_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(config_meter_classes) / sizeof(config_meter_classes[0]); i++)
+		if (strcmp(config_meter_classes[i].name, name ? name : "energy") == 0)
+			return &config_meter_classes[i];
+	return NULL;
+}
+
+int config_check_pin_device_class(const char *ctx, const struct config_pin *pin, const char *value,
+				  char **message)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	if (pin->direction != CONFIG_DIRECTION_INPUT || pin->mode != CONFIG_INPUT_MODE_COUNTER)
+		return config_check_device_class(ctx, value, message);
+	if (config_meter_class_find(value))
+		return CONFIG_CHECK_OK;
+	config_quote(quoted, sizeof(quoted), value);
+	return config_problem(message, "%s: device_class %s is not a meter's class; one of: "
+				       "\"energy\", \"water\", \"gas\"", ctx, quoted);
+}
+
+int config_check_counter_unit(const char *ctx, const struct config_pin *pin, const char *key,
+			      const char *value, char **message)
+{
+	const struct config_meter_class *c = config_meter_class_find(pin->device_class);
+	bool rate = strcmp(key, "rate_unit") == 0;
+	const char *const *units, *v = value ? value : (rate ? "W" : "kWh");
+	char quoted[CONFIG_QUOTE_MAX], list[160] = "";
+	size_t n, used = 0;
+
+	const char *def = rate ? "W" : "kWh"; /* the rows' defaults, for energy */
+
+	if (!c)
+		return CONFIG_CHECK_OK; /* a wrong device_class is reported at its own line */
+	units = rate ? c->rate_units : c->units;
+	n = rate ? sizeof(c->rate_units) / sizeof(c->rate_units[0])
+		 : sizeof(c->units) / sizeof(c->units[0]);
+	for (size_t i = 0; i < n && units[i]; i++) {
+		if (strcmp(units[i], v) == 0)
+			return CONFIG_CHECK_OK;
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s\"%s\"",
+					 i ? ", " : "", units[i]);
+		if (used >= sizeof(list))
+			break;
+	}
+	if (!value)
+		return config_problem(message, "%s: a %s meter needs %s (its default \"%s\" is for "
+					       "energy); one of: %s", ctx, c->name, key, def, list);
+	config_quote(quoted, sizeof(quoted), value);
+	return config_problem(message, "%s: %s %s is not a unit Home Assistant takes for a%s %s "
+				       "meter%s; one of: %s", ctx, key, quoted,
+			      c->name[0] == 'e' ? "n" : "", c->name,
+			      pin->device_class ? "" : " (device_class is \"energy\" unless set)",
+			      list);
+}

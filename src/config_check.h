@@ -26,6 +26,14 @@ int config_check_discovery_topic(const char *key, const char *value, char **mess
 /* A pin name is one topic level and not a reserved one ("status", "health"). */
 int config_check_pin_name(const char *ctx, const char *name, char **message);
 int config_check_device_class(const char *ctx, const char *value, char **message);
+/* device_class of PIN: a binary sensor class, or for a counter a meter's sensor class (energy,
+ * water, gas: those Home Assistant's Energy dashboard takes). */
+int config_check_pin_device_class(const char *ctx, const struct config_pin *pin, const char *value,
+				  char **message);
+/* A counter's unit or rate_unit (KEY), VALUE: one Home Assistant accepts for its device class
+ * (energy when none is set). */
+int config_check_counter_unit(const char *ctx, const struct config_pin *pin, const char *key,
+			      const char *value, char **message);
 /* line = N (a number): always a problem, with the line name and the chip + offset form meant. */
 int config_check_line_number(const char *ctx, int n, char **message);
 /* LINE is the line OTHER (of pin OTHER_CTX, at OTHER_LINE in the file) already uses: a problem. */

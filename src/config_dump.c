@@ -6,6 +6,7 @@
  * test_config_dump.c and check-roundtrip.sh hold it to that). Secrets print as "<hidden>" in
  * comments. */
 #include "config.h"
+#include "config_light.h"
 #include "config_schema.h"
 
 #include <errno.h>
@@ -78,6 +79,8 @@ static void config_dump_pins(FILE *out, const struct config *cfg, const struct c
 
 		if (pin->direction != direction)
 			continue;
+		if (pin->light != (row->hook == CONFIG_HOOK_LIGHTS)) /* lights: a list of their own */
+			continue;
 		fprintf(out, "%s\n  {\n", first ? "" : ",");
 		config_dump_group(out, cfg, row->sub, pin, config_pin_kind(pin), 2, false);
 		fprintf(out, "  }");
@@ -99,7 +102,11 @@ static bool config_dump_hook(FILE *out, const struct config *cfg, const struct c
 		config_dump_pins(out, cfg, row, CONFIG_DIRECTION_INPUT);
 		return true;
 	case CONFIG_HOOK_OUTPUTS:
+	case CONFIG_HOOK_LIGHTS:
 		config_dump_pins(out, cfg, row, CONFIG_DIRECTION_OUTPUT);
+		return true;
+	case CONFIG_HOOK_PWM:
+		config_light_pwm_dump(out, &pin->pwm);
 		return true;
 	case CONFIG_HOOK_INTERLOCKS:
 		config_dump_list(out, cfg, row, cfg->interlocks, sizeof(*cfg->interlocks),
@@ -196,6 +203,8 @@ static bool config_dump_present(const struct config_key *row, const void *base)
 		return config_key_string_get(row, base) != NULL;
 	if (row->hook == CONFIG_HOOK_OFFSET)
 		return ((const struct config_pin *)base)->line.chip != NULL;
+	if (row->hook == CONFIG_HOOK_LIGHTS) /* only when there are any: older files stay alike */
+		return ((const struct config *)base)->n_lights > 0;
 	return true;
 }
 

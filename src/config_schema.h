@@ -79,9 +79,12 @@ enum config_kind {
 	CONFIG_KIND_SWITCH = 1u << 0, /* input, mode = "switch" */
 	CONFIG_KIND_BUTTON = 1u << 1, /* input, mode = "button" */
 	CONFIG_KIND_OUTPUT = 1u << 2, /* GPIO output */
+	CONFIG_KIND_LIGHT = 1u << 3,  /* PWM light (lights = ( ... )) */
+	CONFIG_KIND_COUNTER = 1u << 5, /* input, mode = "counter" (a meter's pulses) */
 };
-#define CONFIG_KINDS_INPUT (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON)
+#define CONFIG_KINDS_INPUT (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON | CONFIG_KIND_COUNTER)
 #define CONFIG_KINDS_OUTPUT CONFIG_KIND_OUTPUT
+#define CONFIG_KINDS_GPIO (CONFIG_KINDS_INPUT | CONFIG_KIND_OUTPUT) /* a pin with a GPIO line */
 #define CONFIG_KINDS_ANY UINT32_MAX /* a group that is not a pin */
 
 enum config_key_flag {
@@ -143,6 +146,11 @@ enum config_hook {
 	CONFIG_HOOK_INTERLOCK_OUTPUTS,
 	/* discovery */
 	CONFIG_HOOK_PREFIX,
+	/* counters (unit, rate_unit) */
+	CONFIG_HOOK_COUNTER_UNIT,
+	/* PWM lights (src/config_light.c) */
+	CONFIG_HOOK_LIGHTS,
+	CONFIG_HOOK_PWM,
 };
 
 #define CONFIG_NO_INHERIT SIZE_MAX
@@ -185,10 +193,17 @@ bool config_key_applies(const struct config_key *row, uint32_t kind);
 uint32_t config_kind_family(uint32_t kind);
 /* The kind of PIN as read so far (its direction and mode). */
 uint32_t config_pin_kind(const struct config_pin *pin);
+/* The modes an input key with APPLIES belongs to, for "KEY applies only to mode = ...":
+ * "\"button\"", "\"switch\" or \"button\"". */
+const char *config_kind_modes(uint32_t applies);
 
 /* Sets every field of TABLE in BASE to its default (INT, UINT, BOOL and ENUM rows; a row with
  * inherit takes the value at that offset of INHERIT_FROM when it is not NULL). */
 void config_keys_default(const struct config_key *table, void *base, const void *inherit_from);
+
+/* The defaults that come from the hostname (mqtt.client_id, mqtt.base_topic) where the file
+ * set none. Returns 0 or -ENOMEM. */
+int config_defaults_finish(struct config *cfg);
 
 /* The value of an INT, UINT, BOOL or ENUM row's field in BASE, and setting it. */
 long long config_key_get(const struct config_key *row, const void *base);

@@ -16,8 +16,10 @@
 #include "gpio.h"
 #include "health.h"
 #include "kind.h"
+#include "lights.h"
 #include "log.h"
 #include "loop.h"
+#include "meters.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "publish.h"
@@ -68,11 +70,16 @@ struct daemon {
 	struct loop_source *mqtt_source;
 	struct config *mqtt_cfg; /* the older config the mqtt object still reads (its connection
 				  * settings did not change since); NULL: d->cfg */
+	struct meters *meters;   /* pulse counters (src/meters.h) */
+	struct lights *lights; /* PWM lights (src/lights.h): the last cfg->n_lights pins */
 };
 
 static void daemon_health_gather(struct daemon *d, struct health *h)
 {
 	health_gather(h, &d->counters, d->pub.mqtt, util_now_ms());
+	if (meters_health_json(d->meters, h->counters_edges_lost,
+			       sizeof(h->counters_edges_lost)) < 0)
+		h->counters_edges_lost[0] = '\0'; /* too many counters to list: the sum is there */
 }
 
 static void daemon_status_update(struct daemon *d)
@@ -117,6 +124,13 @@ static int daemon_on_health_timer(void *userdata)
 static void daemon_state_send(struct daemon *d, size_t pin)
 {
 	d->pins[pin].pending = false;
+	if (d->cfg->pins[pin].light) {
+		publish_light(&d->pub, pin, lights_on(d->lights, pin),
+			      lights_brightness(d->lights, pin, d->cfg->pins[pin].brightness_scale),
+			      lights_brightness(d->lights, pin, 100), d->pins[pin].changed_ns,
+			      d->pins[pin].seq);
+		return;
+	}
 	publish_state(&d->pub, pin, bridge_pin_active(d->bridge, pin), d->pins[pin].changed_ns,
 		      d->pins[pin].seq);
 }
@@ -156,21 +170,30 @@ static void daemon_publish_event(struct daemon *d, size_t pin, enum kind_event e
 static void daemon_state_save(struct daemon *d)
 {
 	bool *levels = calloc(d->cfg->n_pins, sizeof(*levels));
+	unsigned int *values = calloc(d->cfg->n_pins, sizeof(*values)); /* lights' brightness */
 
-	if (!levels) {
+	if (!levels || !values) {
 		log_error("cannot save %s: %s", d->restore.path, strerror(ENOMEM));
+		free(levels);
+		free(values);
 		return;
 	}
-	for (size_t i = 0; i < d->cfg->n_pins; i++)
+	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		levels[i] = bridge_pin_active(d->bridge, i);
-	restore_save(&d->restore, d->cfg, levels);
+		values[i] = lights_value(d->lights, i);
+	}
+	restore_save_values(&d->restore, d->cfg, levels, values);
 	free(levels);
+	free(values);
 }
 
 static void daemon_timer_rearm(struct daemon *d)
 {
 	uint64_t deadline = bridge_next_deadline(d->bridge);
 	uint64_t now = util_now_ms();
+
+	if (lights_deadline(d->lights) < deadline)
+		deadline = lights_deadline(d->lights);
 
 	if (deadline == BRIDGE_NO_DEADLINE)
 		loop_timer_arm(d->bridge_timer, 0, 0);
@@ -222,6 +245,29 @@ static void daemon_actions_run(struct daemon *d)
 	daemon_timer_rearm(d);
 }
 
+/* Publishes the lights whose state changed (the bridge's level follows ON/OFF) and saves the
+ * state file for those restored at start. */
+static void daemon_lights_flush(struct daemon *d)
+{
+	bool save = false;
+	size_t pin;
+
+	if (d->cfg->n_lights == 0) /* no light: nothing to do, not even a timer to arm */
+		return;
+	while (lights_changed_take(d->lights, &pin)) {
+		const struct config_pin *p = &d->cfg->pins[pin];
+
+		bridge_pin_sync(d->bridge, pin, lights_on(d->lights, pin));
+		d->pins[pin].changed_ns = util_clock_ns(CLOCK_REALTIME);
+		d->pins[pin].seq++;
+		daemon_publish_state(d, pin);
+		save |= kind_of(p)->persists(p);
+	}
+	if (save && d->restore.path[0])
+		daemon_state_save(d);
+	daemon_timer_rearm(d);
+}
+
 static void daemon_bridge_result(struct daemon *d, int r, const char *what)
 {
 	if (r == -ENOMEM)
@@ -246,6 +292,8 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 			    "%llu lost since start",
 			    name, (unsigned long long)ev->lost, d->counters.edges_lost);
 	}
+	if (meters_edge(d->meters, ev, ts))
+		return; /* a counter's pulse (src/meters.h) */
 	if (bridge_pin_active(d->bridge, ev->pin) == ev->active)
 		return;
 	d->pins[ev->pin].changed_ns = util_clock_ns(CLOCK_REALTIME) - (mono - ts);
@@ -253,6 +301,8 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 	log_debug("pin '%s': %s", name, bridge_state_payload(ev->active));
 	daemon_bridge_result(d, bridge_input_edge(d->bridge, ev->pin, ev->active, ts / 1000000ULL),
 			     name);
+	lights_edge(d->lights, ev->pin, ev->active, ts / 1000000ULL);
+	daemon_lights_flush(d);
 }
 
 static int daemon_on_gpio(void *userdata, int fd, uint32_t events)
@@ -276,14 +326,44 @@ static int daemon_on_bridge_timer(void *userdata)
 	struct daemon *d = userdata;
 
 	daemon_bridge_result(d, bridge_tick(d->bridge, util_now_ms()), "timer");
+	lights_tick(d->lights, util_now_ms());
+	daemon_lights_flush(d);
 	return 0;
+}
+
+/* A command to a PWM light: its set topic, or Homie's state/set or brightness/set. */
+static void daemon_light_command(struct daemon *d, const struct mqtt_event *ev, int route,
+				 const struct topics_match *m)
+{
+	const struct config_pin *p = &d->cfg->pins[m->pin];
+
+	if (ev->payload_len == 0)
+		return; /* a retained command cleared (see command_apply()) */
+	if (route == TOPICS_ROUTE_PULSE) {
+		log_warning("light '%s': a light takes no pulses; use a transition", p->name);
+		return;
+	}
+	if (ev->retain && !p->accept_retained) {
+		log_notice("light '%s': retained command ignored (set accept_retained = true on the "
+			   "light to act on them)", p->name);
+		return;
+	}
+	lights_command(d->lights, m->pin, ev->payload, ev->payload_len,
+		       route == TOPICS_ROUTE_BRIGHTNESS, util_now_ms());
+	daemon_lights_flush(d);
 }
 
 /* A message routed to a pin's set or pulse topic, or to an unknown pin (command.c decides). */
 static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev, int route,
 			      const struct topics_match *m)
 {
-	int r = command_apply(d->bridge, d->cfg, ev, route, m, util_now_ms());
+	int r;
+
+	if (route != TOPICS_ROUTE_UNKNOWN_PIN && d->cfg->pins[m->pin].light) {
+		daemon_light_command(d, ev, route, m);
+		return;
+	}
+	r = command_apply(d->bridge, d->cfg, ev, route, m, util_now_ms());
 
 	if (r != COMMAND_OUTCOME_IGNORED)
 		daemon_bridge_result(d, r, d->cfg->pins[m->pin].name);
@@ -296,12 +376,14 @@ static void daemon_states_publish(struct daemon *d)
 		if (d->topics->pins[i].has_state)
 			daemon_state_send(d, i);
 	}
+	meters_publish(d->meters);
 }
 
 static void daemon_on_connected(struct daemon *d, const char *broker)
 {
 	d->pub.connected = true;
 	bridge_connected_set(d->bridge, true);
+	lights_connected_set(d->lights, true);
 	snprintf(d->broker, sizeof(d->broker), "%s", broker);
 	/* Subscribe first, so a command sent right after "online" is not missed. */
 	for (size_t i = 0; i < d->topics->n_subscriptions; i++)
@@ -333,8 +415,11 @@ static void daemon_on_message(struct daemon *d, const struct mqtt_event *ev)
 		if (announce_ha_birth(&d->announce, &d->pub, ev))
 			daemon_states_publish(d);
 	}
+	else if (route == TOPICS_ROUTE_SET &&
+		 meters_command(d->meters, m.pin, ev->payload, ev->payload_len, ev->retain))
+		return; /* a counter's new total or reset (src/meters.h) */
 	else if (route == TOPICS_ROUTE_SET || route == TOPICS_ROUTE_PULSE ||
-		 route == TOPICS_ROUTE_UNKNOWN_PIN)
+		 route == TOPICS_ROUTE_UNKNOWN_PIN || route == TOPICS_ROUTE_BRIGHTNESS)
 		daemon_on_command(d, ev, route, &m);
 }
 
@@ -359,6 +444,7 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 		case MQTT_EVENT_DISCONNECTED:
 			d->pub.connected = false;
 			bridge_connected_set(d->bridge, false);
+			lights_connected_set(d->lights, false);
 			if (d->stopping)
 				daemon_quit(d);
 			else
@@ -401,12 +487,19 @@ static void daemon_outputs_exit(struct daemon *d)
 	if (d->exited_outputs || !d->gpio || !d->bridge)
 		return;
 	d->exited_outputs = true;
+	lights_exit(d->lights); /* lights with on_exit = "off" go dark */
+	for (size_t pin; lights_changed_take(d->lights, &pin);) {
+		bridge_pin_sync(d->bridge, pin, false);
+		d->pins[pin].changed_ns = util_clock_ns(CLOCK_REALTIME);
+		d->pins[pin].seq++;
+		daemon_state_send(d, pin); /* the last word, whatever the window */
+	}
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		const struct config_pin *p = &d->cfg->pins[i];
 		int r;
 
 		if (!kind_of(p)->is_output || p->on_exit != CONFIG_ON_EXIT_OFF ||
-		    !bridge_pin_active(d->bridge, i))
+		    !bridge_pin_active(d->bridge, i) || kind_of(p)->own_driver)
 			continue;
 		r = gpio_set(d->gpio, i, false);
 		if (r < 0) {
@@ -439,6 +532,7 @@ void daemon_stop(struct daemon *d, const char *why)
 	log_notice("stopping (%s)", why);
 	notify_stopping();
 	daemon_outputs_exit(d);
+	meters_stop(d->meters); /* saved, and the totals published while the broker listens */
 	if (!d->pub.connected) {
 		daemon_quit(d);
 		return;
@@ -538,7 +632,14 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	}
 	/* Out of the loop before a chip's request (and its fd) may go away. */
 	daemon_gpio_sources_remove(d);
-	r = gpio_reload(d->gpio, cfg->pins, cfg->n_pins, "gpio2mqtt", err, sizeof(err));
+	r = gpio_reload(d->gpio, cfg->pins, cfg->n_pins - cfg->n_lights, "gpio2mqtt", err,
+			sizeof(err));
+	if (r == 0 && lights_reload(d->lights, cfg) < 0) { /* logged there */
+		r = gpio_reload(d->gpio, old->pins, old->n_pins - old->n_lights, "gpio2mqtt", err,
+				sizeof(err));
+		snprintf(err, sizeof(err), "a light could not be started");
+		r = -ENODEV;
+	}
 	if (daemon_gpio_sources_add(d) < 0)
 		log_error("reload: cannot watch the GPIO lines; edges are not seen until a restart");
 	if (r < 0) {
@@ -547,11 +648,16 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		goto free_announce;
 	}
 	/* From here on the new configuration is in force. */
+	if (meters_reload(d->meters, cfg, from) < 0)
+		log_error("reload: %s; the counters stop counting (their totals are saved) until "
+			  "the next reload or a restart", strerror(ENOMEM));
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		bool level;
 
 		if (!kind_of(&cfg->pins[i])->is_output && gpio_get(d->gpio, i, &level) == 0)
 			bridge_pin_sync(bridge, i, level);
+		if (cfg->pins[i].light)
+			bridge_pin_sync(bridge, i, lights_on(d->lights, i));
 	}
 	bridge_connected_set(bridge, d->pub.connected);
 	bridge_free(d->bridge);
@@ -615,6 +721,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		snprintf(broker, sizeof(broker), "%s", d->broker);
 		daemon_on_connected(d, broker);
 	}
+	daemon_lights_flush(d);
 	daemon_timer_rearm(d);
 	r = 0;
 
@@ -733,20 +840,24 @@ int daemon_new(struct daemon **out, struct config *cfg, const char *config_path)
 int daemon_pins_open(struct daemon *d)
 {
 	char err[1024];
+	size_t n_gpio = d->cfg->n_pins - d->cfg->n_lights; /* lights come last */
+	unsigned int *values; /* lights' brightness from the state file */
 	bool *levels;
 	int r;
 
 	levels = calloc(d->cfg->n_pins ? d->cfg->n_pins : 1, sizeof(*levels));
+	values = calloc(d->cfg->n_pins ? d->cfg->n_pins : 1, sizeof(*values));
 	d->pins = calloc(d->cfg->n_pins ? d->cfg->n_pins : 1, sizeof(*d->pins));
-	if (!levels || !d->pins) {
+	if (!levels || !values || !d->pins) {
 		free(levels);
+		free(values);
 		log_error("cannot start: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	/* The level every output is requested with, so nothing clicks at start. */
 	for (size_t i = 0; i < d->cfg->n_pins; i++)
 		levels[i] = d->cfg->pins[i].initial;
-	restore_load(&d->restore, d->cfg, levels);
+	restore_load_values(&d->restore, d->cfg, levels, values);
 	if (bridge_levels_sanitize(d->cfg, levels))
 		log_warning("more than one output of an interlock group would start ON; only the "
 			    "first one listed does");
@@ -756,14 +867,23 @@ int daemon_pins_open(struct daemon *d)
 		d->pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 	}
 
-	r = gpio_open(&d->gpio, d->cfg->pins, d->cfg->n_pins, "gpio2mqtt", err, sizeof(err));
+	r = gpio_open(&d->gpio, d->cfg->pins, n_gpio, "gpio2mqtt", err, sizeof(err));
 	if (r < 0) {
 		free(levels);
+		free(values);
 		log_error("%s", err);
 		return r;
 	}
-	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++)
+	for (size_t i = 0; i < n_gpio && r == 0; i++)
 		r = gpio_get(d->gpio, i, &levels[i]);
+	if (r == 0 && (r = lights_open(&d->lights, d->cfg, NULL, levels, values)) < 0) {
+		free(levels); /* pwm.c said why; no chip (-ENOENT) or channel (-ERANGE): exit 78 */
+		free(values);
+		return r;
+	}
+	free(values);
+	for (size_t i = n_gpio; i < d->cfg->n_pins && r == 0; i++)
+		levels[i] = lights_on(d->lights, i);
 	if (r == 0)
 		r = bridge_new(&d->bridge, d->cfg, levels);
 	free(levels);
@@ -791,6 +911,8 @@ int daemon_loop_open(struct daemon *d)
 	}
 	if (r == 0)
 		r = loop_add_timer(d->loop, daemon_on_health_timer, d, &d->health_timer);
+	if (r == 0)
+		r = meters_new(&d->meters, d->cfg, d->loop, &d->pub); /* logs its failure */
 	if (r == 0 && d->cfg->mqtt.health_interval_s)
 		r = loop_timer_arm(d->health_timer, d->cfg->mqtt.health_interval_s * 1000000ULL,
 				   d->cfg->mqtt.health_interval_s * 1000000ULL);
@@ -838,8 +960,10 @@ void daemon_free(struct daemon *d)
 	d->pub.mqtt = NULL;
 	d->pub.connected = false;
 	daemon_outputs_exit(d);
+	meters_free(d->meters); /* saves what is unsaved */
 	loop_free(d->loop);
 	gpio_close(d->gpio);
+	lights_close(d->lights);
 	bridge_free(d->bridge);
 	free(d->pins);
 	announce_clear(&d->announce);

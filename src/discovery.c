@@ -292,6 +292,56 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	return discovery_messages_take(out, topic, payload, true);
 }
 
+/* A PWM light (src/kind_light.c): a Home Assistant light with brightness. With JSON payloads
+ * the JSON schema (state, brightness and transition in one command, as the light takes them);
+ * with plain ones the default schema, the brightness on its own topic and sent as a number to
+ * the set topic. Only keys of that schema: Home Assistant refuses a document with others. */
+static int discovery_ha_light(const struct discovery *d, size_t pin,
+			      struct discovery_messages *out)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const struct topics_pin *tp = &d->topics->pins[pin];
+	bool json = p->payload == CONFIG_PAYLOAD_JSON;
+	char *payload = NULL, *s;
+	cJSON *obj, *modes;
+	bool ok;
+
+	obj = cJSON_CreateObject();
+	if (!obj)
+		return -ENOMEM;
+	ok = discovery_json_str(obj, "name", p->display_name ? p->display_name : p->name);
+	s = util_printf("%s_%s", d->topics->ha_node, tp->object_id);
+	ok = ok && s && discovery_json_str(obj, "unique_id", s);
+	free(s);
+	ok = ok && discovery_json_str(obj, "state_topic", tp->state) &&
+	     discovery_json_str(obj, "command_topic", tp->set) &&
+	     cJSON_AddNumberToObject(obj, "brightness_scale", p->brightness_scale);
+	if (json) {
+		ok = ok && discovery_json_str(obj, "schema", "json") &&
+		     cJSON_AddTrueToObject(obj, "brightness");
+		modes = cJSON_AddArrayToObject(obj, "supported_color_modes");
+		ok = ok && modes && cJSON_AddItemToArray(modes, cJSON_CreateString("brightness"));
+		ok = ok && discovery_json_str(obj, "json_attributes_topic", tp->state) &&
+		     discovery_json_str(obj, "json_attributes_template",
+					"{{ {'time': value_json.time, 'seq': value_json.seq} | tojson }}");
+	} else {
+		ok = ok && discovery_json_str(obj, "payload_on", "ON") &&
+		     discovery_json_str(obj, "payload_off", "OFF") &&
+		     discovery_json_str(obj, "brightness_state_topic", tp->brightness) &&
+		     discovery_json_str(obj, "brightness_command_topic", tp->set);
+	}
+	/* Commands are never retained: a retained one would switch again on restart. */
+	ok = ok && cJSON_AddFalseToObject(obj, "retain") && cJSON_AddFalseToObject(obj, "optimistic");
+	ok = ok && cJSON_AddNumberToObject(obj, "qos", p->qos);
+	ok = ok && discovery_json_common(d, obj);
+	if (ok)
+		payload = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (!payload)
+		return -ENOMEM;
+	return discovery_messages_take(out, topics_ha_config(d->topics, pin, "light"), payload, true);
+}
+
 /* An output with pulse_ms: a button entity that sends one pulse of that length to
  * <base>/<name>/pulse (a garage door opener is pressed, not switched). */
 static int discovery_ha_pulse_button(const struct discovery *d, size_t pin,
@@ -375,6 +425,59 @@ static int discovery_ha_health(const struct discovery *d, size_t k,
 	return discovery_messages_take(out, topic, payload, true);
 }
 
+/* The Home Assistant device class of a counter's rate: power for an energy meter, a flow for
+ * water and gas. */
+static const char *discovery_rate_class(const struct config_pin *p)
+{
+	return p->device_class && strcmp(p->device_class, "energy") != 0 ? "volume_flow_rate"
+									 : "power";
+}
+
+/* A counter's two sensors: the total (device_class energy, water or gas, state_class
+ * total_increasing, its unit: what the Energy dashboard lists without any YAML) and the rate
+ * (power or volume_flow_rate, measurement). RATE picks which. */
+static int discovery_ha_counter(const struct discovery *d, size_t pin, bool rate,
+				struct discovery_messages *out)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const struct topics_pin *tp = &d->topics->pins[pin];
+	const char *label = p->display_name ? p->display_name : p->name;
+	char *uid = util_printf("%s_%s%s", d->topics->ha_node, tp->object_id, rate ? "_rate" : "");
+	char *object_id = util_printf("%s_rate", tp->object_id);
+	char *name = util_printf("%s %s", label,
+				 strcmp(discovery_rate_class(p), "power") == 0 ? "power" : "flow");
+	char *topic = NULL, *payload = NULL;
+	cJSON *obj = cJSON_CreateObject();
+	bool ok = obj && uid && object_id && name;
+
+	ok = ok && discovery_json_str(obj, "name", rate ? name : label) &&
+	     discovery_json_str(obj, "unique_id", uid) &&
+	     discovery_json_str(obj, "state_topic", rate ? tp->rate : tp->state) &&
+	     discovery_json_str(obj, "device_class",
+				rate ? discovery_rate_class(p)
+				     : (p->device_class ? p->device_class : "energy")) &&
+	     discovery_json_str(obj, "state_class", rate ? "measurement" : "total_increasing") &&
+	     discovery_json_str(obj, "unit_of_measurement", rate ? p->rate_unit : p->unit) &&
+	     cJSON_AddNumberToObject(obj, "suggested_display_precision",
+				     rate ? p->rate_precision : p->precision) &&
+	     cJSON_AddNumberToObject(obj, "qos", p->qos) && discovery_json_common(d, obj);
+	if (ok)
+		payload = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (payload)
+		topic = rate ? topics_ha_device_config(d->topics, "sensor", object_id)
+			     : topics_ha_config(d->topics, pin, "sensor");
+	free(uid);
+	free(object_id);
+	free(name);
+	if (!payload || !topic) {
+		free(payload);
+		free(topic);
+		return -ENOMEM;
+	}
+	return discovery_messages_take(out, topic, payload, true);
+}
+
 int discovery_ha_configs(const struct discovery *d, struct discovery_messages *out)
 {
 	int r = 0;
@@ -385,12 +488,19 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
 		const struct config_pin *p = &d->cfg->pins[i];
 
 		/* The kind names the component (src/kind.h); events get an "event" entity. */
-		if (d->topics->pins[i].has_state)
+		if (d->topics->pins[i].has_state && kind_of(p)->own_driver) /* a PWM light */
+			r = discovery_ha_light(d, i, out);
+		else if (d->topics->pins[i].has_state)
 			r = discovery_ha_config(d, i, kind_of(p)->ha_component(p), out);
 		if (r == 0 && d->topics->pins[i].has_event)
 			r = discovery_ha_config(d, i, "event", out);
 		if (r == 0 && d->topics->pins[i].commands && p->pulse_ms)
 			r = discovery_ha_pulse_button(d, i, out);
+		/* A counter (its topics have a rate): a sensor for the total and one for the rate. */
+		if (r == 0 && d->topics->pins[i].rate)
+			r = discovery_ha_counter(d, i, false, out);
+		if (r == 0 && d->topics->pins[i].rate)
+			r = discovery_ha_counter(d, i, true, out);
 	}
 	/* The device's own diagnostic sensors: the health counters. */
 	for (size_t k = 0; r == 0 && k < sizeof(discovery_health_sensors) /
@@ -443,6 +553,22 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
 			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
 		return r;
 	}
+	if (strcmp(property, "brightness") == 0) { /* a PWM light: a dimmer in openHAB */
+		snprintf(name, sizeof(name), "%s brightness",
+			 p->display_name ? p->display_name : p->name);
+		r = discovery_homie_attr(d, out, pin, property, "$name", name);
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$datatype", "integer");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$format", "0:100");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$unit", "%");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$settable", "true");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
+		return r;
+	}
 	snprintf(name, sizeof(name), "%s event", p->display_name ? p->display_name : p->name);
 	r = discovery_homie_attr(d, out, pin, property, "$name", name);
 	if (r == 0)
@@ -469,7 +595,35 @@ static int discovery_homie_property(const struct discovery *d, size_t pin, const
  * false (kept for its bindings) has no property that would ever get a value. */
 static bool discovery_homie_node(const struct discovery *d, size_t pin)
 {
-	return d->topics->pins[pin].has_state || d->topics->pins[pin].has_event;
+	return d->topics->pins[pin].has_state || d->topics->pins[pin].has_event ||
+	       d->topics->pins[pin].rate; /* a counter: total and rate */
+}
+
+/* A counter's node properties: total and rate, floats with their units, not settable. */
+static int discovery_homie_counter(const struct discovery *d, size_t pin,
+				   struct discovery_messages *out)
+{
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const char *label = p->display_name ? p->display_name : p->name;
+	char name[CONFIG_NAME_MAX + 16];
+	int r = discovery_homie_add(d, out, pin, "$properties", "total,rate");
+
+	for (int k = 0; k < 2 && r == 0; k++) {
+		const char *property = k ? "rate" : "total";
+
+		snprintf(name, sizeof(name), "%s %s", label, property);
+		r = discovery_homie_attr(d, out, pin, property, "$name", name);
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$datatype", "float");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$unit",
+						 k ? p->rate_unit : p->unit);
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$settable", "false");
+		if (r == 0)
+			r = discovery_homie_attr(d, out, pin, property, "$retained", "true");
+	}
+	return r;
 }
 
 int discovery_homie_tree(const struct discovery *d, struct discovery_messages *out)
@@ -516,11 +670,19 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 					p->display_name ? p->display_name : p->name);
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);
-		if (r == 0)
+		if (r == 0 && d->topics->pins[i].rate) {
+			r = discovery_homie_counter(d, i, out);
+			continue;
+		}
+		if (r == 0 && d->topics->pins[i].homie_brightness) /* a PWM light */
+			r = discovery_homie_add(d, out, i, "$properties", "state,brightness");
+		else if (r == 0)
 			r = discovery_homie_add(d, out, i, "$properties",
 						has_state && has_event ? "state,event"
 						: has_event	       ? "event"
 								       : "state");
+		if (r == 0 && d->topics->pins[i].homie_brightness)
+			r = discovery_homie_property(d, i, "brightness", out);
 		if (r == 0 && has_state)
 			r = discovery_homie_property(d, i, "state", out);
 		if (r == 0 && has_event)
@@ -575,10 +737,31 @@ int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n)
 
 		if (value)
 			r = discovery_messages_take(&list, strdup(value), strdup("false"), true);
+		/* A PWM light's brightness values (Homie; plain payloads: <base>/<name>/brightness) */
+		value = d->topics->pins[i].homie_brightness;
+		if (r == 0 && value)
+			r = discovery_messages_take(&list, strdup(value), strdup("0"), true);
+		value = d->topics->pins[i].brightness;
+		if (r == 0 && value && d->cfg->pins[i].retain &&
+		    d->cfg->pins[i].payload == CONFIG_PAYLOAD_PLAIN)
+			r = discovery_messages_take(&list, strdup(value), strdup("0"), true);
 		/* The pin's own retained state, so that it goes with the pin (or with retain). */
 		if (r == 0 && d->topics->pins[i].has_state && d->cfg->pins[i].retain)
 			r = discovery_messages_take(&list, strdup(d->topics->pins[i].state),
 						    strdup("OFF"), true);
+		/* A counter's: its total and rate, and their Homie values. */
+		if (r == 0 && d->topics->pins[i].rate && d->cfg->pins[i].retain)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].state),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].rate && d->cfg->pins[i].retain)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].rate),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].homie_total)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].homie_total),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].homie_rate)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].homie_rate),
+						    strdup("0"), true);
 	}
 	if (r < 0)
 		goto clear_list;

@@ -56,7 +56,17 @@ int health_json(const struct health *h, char *buf, size_t size)
 	free(broker);
 	if (n < 0)
 		return -EINVAL;
-	return (size_t)n >= size ? -ENOSPC : 0;
+	if ((size_t)n >= size)
+		return -ENOSPC;
+	/* The counters' own, before the closing brace (a counter must say what it may miss). */
+	if (h->counters_edges_lost[0]) {
+		int k = snprintf(buf + n - 1, size - (size_t)n + 1, ",\"counters_edges_lost\":%s}",
+				 h->counters_edges_lost);
+
+		if (k < 0 || (size_t)k >= size - (size_t)n + 1)
+			return -ENOSPC;
+	}
+	return 0;
 }
 
 int health_summary(const struct health *h, char *buf, size_t size)

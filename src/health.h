@@ -16,6 +16,9 @@ struct health {
 	unsigned long long edges_lost; /* edges the kernel dropped (from its sequence numbers) */
 	unsigned long long config_generation; /* 1 at start, +1 per applied reload */
 	struct mqtt_stats mqtt;
+	/* each counter's edges lost, {"electricity":0,...} (src/meters.h); "": no counters.
+	 * Reported as "counters_edges_lost". */
+	char counters_edges_lost[256];
 };
 
 /* What the daemon counts for the report, since start. */

@@ -79,11 +79,22 @@ struct pin_kind {
 
 	/* restore: whether its level is kept in the state file across restarts. */
 	bool (*persists)(const struct config_pin *c);
+
+	/* A pulse counter (kind_counter.c): its edges, commands and topics are src/meters.c's;
+	 * false for every other kind. */
+	bool is_counter;
+	/* Added for PWM lights (src/kind_light.c): the kind drives its own output (src/lights.c:
+	 * a PWM channel, its brightness and fades) rather than a GPIO line under bridge.c's
+	 * output rules; bridge.c leaves bindings to it alone, and daemon.c hands it its commands.
+	 * false: a GPIO pin. */
+	bool own_driver;
 };
 
 extern const struct pin_kind kind_switch;
 extern const struct pin_kind kind_button;
 extern const struct pin_kind kind_output;
+extern const struct pin_kind kind_counter;
+extern const struct pin_kind kind_light;
 
 /* For the input kinds: their state is published with publish_state = true, as a
  * "binary_sensor"; an input is read at start, never restored. */

@@ -62,6 +62,39 @@ void publish_state(const struct publish *p, size_t pin, bool active, uint64_t ch
 			    true);
 }
 
+void publish_light(const struct publish *p, size_t pin, bool on, unsigned int brightness,
+		   unsigned int percent, uint64_t changed_ns, uint64_t seq)
+{
+	const struct config_pin *cp = &p->cfg->pins[pin];
+	const struct topics_pin *tp = &p->topics->pins[pin];
+	char json[200], number[16], tail[160];
+	const char *state = bridge_state_payload(on);
+	int r;
+
+	if (!p->connected)
+		return;
+	snprintf(number, sizeof(number), "%u", brightness);
+	if (cp->payload == CONFIG_PAYLOAD_JSON) {
+		/* {"state":"ON","time":...} with the brightness after the state */
+		publish_json(tail, sizeof(tail), "state", state, changed_ns, seq);
+		snprintf(json, sizeof(json), "{\"state\":\"%s\",\"brightness\":%u,%s", state,
+			 brightness, tail + strlen("{\"state\":\"\",") + strlen(state));
+		state = json;
+	} else {
+		r = mqtt_publish(p->mqtt, tp->brightness, number, strlen(number), cp->qos,
+				 cp->retain, NULL);
+		if (r < 0 && r != -ENOTCONN)
+			log_warning("pin '%s': cannot publish brightness %s: %s", cp->name, number,
+				    strerror(-r));
+	}
+	r = mqtt_publish(p->mqtt, tp->state, state, strlen(state), cp->qos, cp->retain, NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("pin '%s': cannot publish %s: %s", cp->name, state, strerror(-r));
+	publish_homie_value(p, pin, tp->homie_state, on ? "true" : "false", true);
+	snprintf(number, sizeof(number), "%u", percent);
+	publish_homie_value(p, pin, tp->homie_brightness, number, true);
+}
+
 void publish_event(const struct publish *p, size_t pin, enum kind_event event, uint64_t time_ns,
 		   uint64_t seq)
 {
@@ -138,4 +171,19 @@ void publish_subscribe(const struct publish *p, const char *pattern)
 	r = mqtt_subscribe(p->mqtt, pattern, p->cfg->mqtt.qos);
 	if (r < 0 && r != -ENOTCONN)
 		log_error("mqtt: cannot subscribe to %s: %s", pattern, strerror(-r));
+}
+
+void publish_text(const struct publish *p, size_t pin, const char *topic, const char *payload,
+		  bool homie)
+{
+	const struct config_pin *cp = &p->cfg->pins[pin];
+	int r;
+
+	if (!topic || !p->connected)
+		return;
+	r = mqtt_publish(p->mqtt, topic, payload, strlen(payload), homie ? 1 : cp->qos,
+			 homie ? true : cp->retain, NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("pin '%s': cannot publish %s on %s: %s", cp->name, payload, topic,
+			    strerror(-r));
 }

@@ -29,6 +29,12 @@ struct publish {
  * (both in JSON payloads), and its Homie value. Nothing while not connected. */
 void publish_state(const struct publish *p, size_t pin, bool active, uint64_t changed_ns,
 		   uint64_t seq);
+/* A PWM light's state (src/kind_light.c): ON and BRIGHTNESS (0..its brightness_scale; its
+ * last one while OFF). JSON payloads: {"state":"ON","brightness":N,"time":...,"seq":N} (Home
+ * Assistant's JSON schema); plain ones: the word on <base>/<name> and the number on
+ * <base>/<name>/brightness. Homie: state, and brightness as PERCENT. Nothing while offline. */
+void publish_light(const struct publish *p, size_t pin, bool on, unsigned int brightness,
+		   unsigned int percent, uint64_t changed_ns, uint64_t seq);
 /* Button EVENT of PIN at TIME_NS (CLOCK_REALTIME), the SEQ-th since start; held while offline. */
 void publish_event(const struct publish *p, size_t pin, enum kind_event event, uint64_t time_ns,
 		   uint64_t seq);
@@ -42,3 +48,7 @@ void publish_health(const struct publish *p, const struct health *h);
 void publish_messages(const struct publish *p, const struct discovery_messages *list);
 /* PATTERN (NULL: nothing) at the configured QoS. */
 void publish_subscribe(const struct publish *p, const char *pattern);
+/* PAYLOAD on TOPIC (NULL: nothing) as PIN's message at its QoS and retain (a counter's total
+ * and rate; Homie values with HOMIE, QoS 1 and retained). Nothing while not connected. */
+void publish_text(const struct publish *p, size_t pin, const char *topic, const char *payload,
+		  bool homie);

@@ -21,13 +21,19 @@ void restore_setup(struct restore *r, const struct config *cfg)
 
 void restore_load(struct restore *r, const struct config *cfg, bool *levels)
 {
+	restore_load_values(r, cfg, levels, NULL);
+}
+
+void restore_load_values(struct restore *r, const struct config *cfg, bool *levels,
+			 unsigned int *values)
+{
 	char why[256];
 	int e;
 
 	restore_setup(r, cfg);
 	if (!r->path[0])
 		return;
-	e = state_load(r->path, cfg, levels, why, sizeof(why));
+	e = state_load_values(r->path, cfg, levels, values, why, sizeof(why));
 	if (e == 0)
 		log_info("output states restored from %s", r->path);
 	else if (e == STATE_OUTCOME_MISSING)
@@ -42,11 +48,17 @@ void restore_load(struct restore *r, const struct config *cfg, bool *levels)
 
 void restore_save(struct restore *r, const struct config *cfg, const bool *levels)
 {
+	restore_save_values(r, cfg, levels, NULL);
+}
+
+void restore_save_values(struct restore *r, const struct config *cfg, const bool *levels,
+			 const unsigned int *values)
+{
 	int e;
 
 	if (!r->path[0])
 		return;
-	e = state_save(r->path, cfg, levels);
+	e = state_save_values(r->path, cfg, levels, values);
 	if (e < 0 && !r->failed)
 		log_error("cannot save the output states to %s: %s (power_on = \"restore\" will use "
 			  "older states)", r->path, strerror(-e));

@@ -23,3 +23,8 @@ void restore_setup(struct restore *r, const struct config *cfg);
 void restore_load(struct restore *r, const struct config *cfg, bool *levels);
 /* Saves LEVELS of the restored outputs. */
 void restore_save(struct restore *r, const struct config *cfg, const bool *levels);
+/* The same with the lights' brightness VALUES (src/state.h, state_load_values()). */
+void restore_load_values(struct restore *r, const struct config *cfg, bool *levels,
+			 unsigned int *values);
+void restore_save_values(struct restore *r, const struct config *cfg, const bool *levels,
+			 const unsigned int *values);

@@ -17,6 +17,8 @@
 /* Format, one record per line:
  *   gpio2mqtt-state 1
  *   <name> ON|OFF        (one line per restore output)
+ *   <name> ON|OFF:<n>    (a PWM light: on or off, and the brightness level ON goes back to,
+ *                         0..10000; written only by versions that know lights)
  *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>
  * Anything else, or a checksum that does not match, makes the file corrupt. */
 #define STATE_MAGIC "gpio2mqtt-state 1\n"
@@ -49,9 +51,10 @@ static int state_corrupt(char *why, size_t size, const char *fmt, ...)
 }
 
 static int state_parse(char *data, size_t len, const struct config *cfg, bool *levels,
-		       char *why, size_t why_size)
+		       unsigned int *values, char *why, size_t why_size)
 {
 	bool *found_levels, *found;
+	unsigned long value = 0;
 	char *line, *next, *sum;
 	uint64_t want;
 	char *end;
@@ -91,6 +94,18 @@ static int state_parse(char *data, size_t len, const struct config *cfg, bool *l
 			goto free_found;
 		}
 		*space = '\0';
+		/* A light's ":<level>" after its word. */
+		value = 0;
+		if (strchr(space + 1, ':')) {
+			char *colon = strchr(space + 1, ':'), *vend;
+
+			value = strtoul(colon + 1, &vend, 10);
+			if (vend == colon + 1 || *vend || value > 10000) {
+				r = state_corrupt(why, why_size, "bad level for '%s'", line);
+				goto free_found;
+			}
+			*colon = '\0';
+		}
 		if (strcmp(space + 1, "ON") == 0) {
 			on = true;
 		} else if (strcmp(space + 1, "OFF") == 0) {
@@ -105,6 +120,8 @@ static int state_parse(char *data, size_t len, const struct config *cfg, bool *l
 			    kind_of(&cfg->pins[i])->persists(&cfg->pins[i])) {
 				found[i] = true;
 				found_levels[i] = on;
+				if (values)
+					values[i] = (unsigned int)value;
 			}
 		}
 	}
@@ -119,6 +136,12 @@ free_found:
 
 int state_load(const char *path, const struct config *cfg, bool *levels, char *why,
 	       size_t why_size)
+{
+	return state_load_values(path, cfg, levels, NULL, why, why_size);
+}
+
+int state_load_values(const char *path, const struct config *cfg, bool *levels,
+		      unsigned int *values, char *why, size_t why_size)
 {
 	char *data;
 	size_t len;
@@ -137,12 +160,18 @@ int state_load(const char *path, const struct config *cfg, bool *levels, char *w
 	if (strlen(data) != len)
 		r = state_corrupt(why, why_size, "%s", "it contains NUL bytes");
 	else
-		r = state_parse(data, len, cfg, levels, why, why_size);
+		r = state_parse(data, len, cfg, levels, values, why, why_size);
 	free(data);
 	return r;
 }
 
 int state_save(const char *path, const struct config *cfg, const bool *levels)
+{
+	return state_save_values(path, cfg, levels, NULL);
+}
+
+int state_save_values(const char *path, const struct config *cfg, const bool *levels,
+		      const unsigned int *values)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -154,7 +183,12 @@ int state_save(const char *path, const struct config *cfg, const bool *levels)
 		return -ENOMEM;
 	fputs(STATE_MAGIC, mem);
 	for (size_t i = 0; i < cfg->n_pins; i++) {
-		if (kind_of(&cfg->pins[i])->persists(&cfg->pins[i]))
+		if (!kind_of(&cfg->pins[i])->persists(&cfg->pins[i]))
+			continue;
+		if (values && cfg->pins[i].light)
+			fprintf(mem, "%s %s:%u\n", cfg->pins[i].name, levels[i] ? "ON" : "OFF",
+				values[i]);
+		else
 			fprintf(mem, "%s %s\n", cfg->pins[i].name, levels[i] ? "ON" : "OFF");
 	}
 	if (fflush(mem) != 0) {

@@ -24,5 +24,13 @@ int state_load(const char *path, const struct config *cfg, bool *levels, char *w
 /* Writes the level of every restore output (LEVELS indexed like cfg->pins). */
 int state_save(const char *path, const struct config *cfg, const bool *levels);
 
+/* The same with VALUES (indexed like cfg->pins; NULL: none): a PWM light's brightness level
+ * (the one ON goes back to, 0..10000), kept beside its ON/OFF in the same atomic file. A
+ * light's value not in the file is left alone; a file from before lights loads as it did. */
+int state_load_values(const char *path, const struct config *cfg, bool *levels,
+		      unsigned int *values, char *why, size_t why_size);
+int state_save_values(const char *path, const struct config *cfg, const bool *levels,
+		      const unsigned int *values);
+
 /* Whether any output uses power_on = "restore". */
 bool state_needed(const struct config *cfg);

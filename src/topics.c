@@ -55,6 +55,21 @@ static char *topics_node_id_make(const char *name)
 	return topics_id(name, "abcdefghijklmnopqrstuvwxyz0123456789-", '-', true);
 }
 
+/* A PWM light's brightness topics (src/kind_light.c); nothing for other kinds. */
+static int topics_light_build(struct topics *t, struct topics_pin *tp, const struct pin_kind *kind)
+{
+	if (!kind->own_driver)
+		return 0;
+	tp->brightness = util_printf("%s/brightness", tp->state);
+	if (!tp->brightness)
+		return -ENOMEM;
+	if (!t->homie_base)
+		return 0;
+	tp->homie_brightness = util_printf("%s/%s/brightness", t->homie_base, tp->node_id);
+	tp->homie_brightness_set = util_printf("%s/%s/brightness/set", t->homie_base, tp->node_id);
+	return tp->homie_brightness && tp->homie_brightness_set ? 0 : -ENOMEM;
+}
+
 static int topics_pin_build(struct topics *t, size_t i)
 {
 	const struct config_pin *p = &t->cfg->pins[i];
@@ -74,8 +89,19 @@ static int topics_pin_build(struct topics *t, size_t i)
 	tp->node_id = topics_node_id_make(p->name);
 	if (!tp->state || !tp->set || !tp->pulse || !tp->event || !tp->object_id || !tp->node_id)
 		return -ENOMEM;
+	if (kind->is_counter) {
+		tp->rate = util_printf("%s/%s/rate", base, p->name);
+		if (!tp->rate)
+			return -ENOMEM;
+		if (t->homie_base) {
+			tp->homie_total = util_printf("%s/%s/total", t->homie_base, tp->node_id);
+			tp->homie_rate = util_printf("%s/%s/rate", t->homie_base, tp->node_id);
+			if (!tp->homie_total || !tp->homie_rate)
+				return -ENOMEM;
+		}
+	}
 	if (!t->homie_base)
-		return 0;
+		return topics_light_build(t, tp, kind);
 	if (tp->has_state) {
 		tp->homie_state = util_printf("%s/%s/state", t->homie_base, tp->node_id);
 		if (!tp->homie_state)
@@ -91,7 +117,7 @@ static int topics_pin_build(struct topics *t, size_t i)
 		if (!tp->homie_set)
 			return -ENOMEM;
 	}
-	return 0;
+	return topics_light_build(t, tp, kind);
 }
 
 /* The command subscriptions (struct topics): pointers into the topics built above. */
@@ -174,6 +200,12 @@ void topics_free(struct topics *t)
 		free(tp->homie_state);
 		free(tp->homie_event);
 		free(tp->homie_set);
+		free(tp->rate);
+		free(tp->homie_total);
+		free(tp->homie_rate);
+		free(tp->brightness);
+		free(tp->homie_brightness);
+		free(tp->homie_brightness_set);
 	}
 	free(t->pins);
 	free(t->status);
@@ -275,6 +307,19 @@ int topics_route(const struct topics *t, const char *topic, struct topics_match 
 		return TOPICS_ROUTE_HEALTH_GET;
 	if (t->ha_status && strcmp(topic, t->ha_status) == 0)
 		return TOPICS_ROUTE_HA_STATUS;
+	if (t->homie_base && topics_level(t->homie_base, topic, "/brightness/set", &level, &len)) {
+		for (size_t i = 0; i < t->n_pins; i++) {
+			const char *node = t->pins[i].node_id;
+
+			if (t->pins[i].homie_brightness_set && strlen(node) == len &&
+			    memcmp(node, level, len) == 0) {
+				m->pin = i;
+				m->name = t->cfg->pins[i].name;
+				m->name_len = strlen(m->name);
+				return TOPICS_ROUTE_BRIGHTNESS;
+			}
+		}
+	}
 	if (t->homie_base && topics_level(t->homie_base, topic, "/state/set", &level, &len)) {
 		for (size_t i = 0; i < t->n_pins; i++) {
 			const char *node = t->pins[i].node_id;

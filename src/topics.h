@@ -12,6 +12,7 @@
  *   <base>/<name>                     a pin's state
  *   <base>/<name>/set, /pulse         commands to an output
  *   <base>/<name>/event               button events
+ *   <base>/<name>/rate                a counter's rate (its total is on <base>/<name>)
  *   <prefix>/status                   Home Assistant's birth message
  *   <prefix>/<component>/<node>/<object>/config   Home Assistant discovery
  *   homie/<device>/...                the Homie 4 tree; .../<node>/state/set commands
@@ -44,6 +45,14 @@ struct topics_pin {
 	bool has_state;    /* the pin publishes a state */
 	bool has_event;    /* the pin publishes button events */
 	bool commands;     /* the pin takes commands (set, pulse, Homie set) */
+	/* counters (kind->is_counter; NULL for other kinds): the total is on STATE */
+	char *rate;        /* <base>/<name>/rate */
+	char *homie_total; /* homie/<device>/<node>/total; NULL: Homie off */
+	char *homie_rate;  /* homie/<device>/<node>/rate; NULL: Homie off */
+	/* PWM lights (NULL for every other kind) */
+	char *brightness;  /* <base>/<name>/brightness: the brightness with plain payloads */
+	char *homie_brightness;     /* homie/<device>/<node>/brightness; NULL: Homie off */
+	char *homie_brightness_set; /* homie/<device>/<node>/brightness/set; NULL: Homie off */
 };
 
 struct topics {
@@ -108,6 +117,7 @@ enum topics_route {
 	TOPICS_ROUTE_SET,         /* <base>/<name>/set or Homie .../state/set of an output PIN */
 	TOPICS_ROUTE_PULSE,       /* <base>/<name>/pulse of PIN */
 	TOPICS_ROUTE_UNKNOWN_PIN, /* <base>/<name>/set or /pulse, no pin called NAME */
+	TOPICS_ROUTE_BRIGHTNESS,  /* Homie .../brightness/set of light PIN (0..100 %) */
 };
 
 struct topics_match {

@@ -30,6 +30,8 @@ static const struct golden goldens[] = {
 	{ "config/good/tls.conf", "tls" },
 	{ "config/good/discovery.conf", "discovery" },
 	{ "config/good/name-limits.conf", "name-limits" },
+	{ "config/good/counter.conf", "counter" },
+	{ "config/good/pwm-light.conf", "pwm-light" }, /* PWM lights */
 };
 
 static char *file_read(const char *path, size_t *len)

@@ -41,6 +41,19 @@ int main(void)
 		       "kind %s has one config bit", k->name);
 		tap_ok(rows > 0, "kind %s: %zu keys of its own in the pin table", k->name, rows);
 	}
+	{
+		struct config_pin strip = { .name = "strip", .direction = CONFIG_DIRECTION_OUTPUT,
+					    .light = true, .power_on = CONFIG_POWER_ON_RESTORE };
+
+		tap_ok(kind_of(&strip) == &kind_light, "a PWM light is a light");
+		tap_ok(kind_light.own_driver && !kind_output.own_driver && !kind_button.own_driver &&
+			       !kind_switch.own_driver,
+		       "only a light drives its own output (no GPIO line)");
+		tap_ok(kind_light.is_output && kind_light.has_state(&strip) &&
+			       kind_light.persists(&strip),
+		       "a light takes commands, has a state, is restored with power_on = restore");
+		tap_is_str(kind_light.ha_component(&strip), "light", "light: light");
+	}
 	tap_ok(kind_of(&sw)->config_kind == config_pin_kind(&sw) &&
 		       kind_of(&button)->config_kind == config_pin_kind(&button) &&
 		       kind_of(&relay)->config_kind == config_pin_kind(&relay),

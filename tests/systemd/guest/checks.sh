@@ -245,6 +245,32 @@ systemctl reset-failed "$SVC"
 check "fixed configuration: systemctl start" timeout 60 systemctl start "$SVC"
 is "$(prop ActiveState)/$(prop SubState)" active/running "active/running again"
 check "$BASE/status: online again" mqtt_wait "$BASE/status" online 15
+
+# ---------------------------------------------------------------- PWM lights (issue 17)
+# The hardened unit reaches the kernel's PWM sysfs through the udev rule (the gpio group) and
+# ReadWritePaths=; the chip is tests/vm/pwm-test (platform device pwm-test.0), whose "applied"
+# attribute shows the last state the PWM core applied to each channel.
+if [ -f "$P/pwm-test.ko" ] && "$P/busybox" insmod "$P/pwm-test.ko"; then
+	udevadm settle -t 10
+	pchip=$(basename "$(ls -d /sys/devices/platform/pwm-test.0/pwm/pwmchip* 2>/dev/null | head -n1)")
+	is "$(stat -c %G:%A "/sys/class/pwm/$pchip/export" 2>&1)" "gpio:--w--w----" "$pchip/export: group gpio, writable (udev rule)"
+	printf 'lights = ( { name = "strip"; pwm = { chip = "pwm-test.0"; channel = 1; gamma = 1.0; };\n  transition_ms = 0; } );\n' >>"$CONF"
+	c=$(cursor)
+	check "with a PWM light: systemctl restart" timeout 60 systemctl restart "$SVC"
+	check "$BASE/status: online with the light" mqtt_wait "$BASE/status" online 15
+	mosquitto_pub -h 127.0.0.1 -t "$BASE/strip/set" -m 40 -q 1
+	check "strip/set 40: the chip applies 400 us of 1 ms" wait_until 10 "grep -qx '1 1000000 400000 normal 1' /sys/devices/platform/pwm-test.0/applied"
+	check "strip: ON published" mqtt_wait "$BASE/strip" ON 10
+	is "$(stat -c %G "/sys/class/pwm/$pchip/pwm1/duty_cycle" 2>&1)" gpio "pwm1/duty_cycle: group gpio (udev rule, on the export)"
+	check "systemctl stop (light)" timeout 30 systemctl stop "$SVC"
+	check "the channel is unexported" test ! -e "/sys/class/pwm/$pchip/pwm1"
+	[ "$failed" = 0 ] || diag "journal:" "$(journal_since "$c" -u "$SVC" | tail -n 20)"
+	cp /tmp/good.conf "$CONF"
+	check "systemctl start (without the light)" timeout 60 systemctl start "$SVC"
+	check "$BASE/status: online again (without the light)" mqtt_wait "$BASE/status" online 15
+else
+	not_ok "the test PWM chip (pwm-test.ko on the payload) loads"
+fi
 check "systemctl stop" timeout 30 systemctl stop "$SVC"
 check "$BASE/status: offline after stop" mqtt_wait "$BASE/status" offline 10
 is "$(prop Result)" success "stopped cleanly (Result=success)"
