@@ -30,8 +30,9 @@
 #include "topics.h"
 #include "util.h"
 
-/* How long a stop waits for the broker to acknowledge "offline". */
-#define STOP_TIMEOUT_USEC (2 * 1000000ULL)
+/* How long a stop waits for the broker to acknowledge "offline": a stop ends within 2 s
+ * whatever the broker does (this, then the network thread's DISCONNECT, mqtt.c). */
+#define STOP_TIMEOUT_USEC (1000000ULL)
 
 /* What a state message carries in JSON: when the pin last changed and a sequence number. */
 struct daemon_pin {
@@ -39,6 +40,7 @@ struct daemon_pin {
 	uint64_t seq;        /* inputs: the kernel's line sequence number of that edge;
 			      * outputs: changes since start */
 	uint64_t events;     /* button events published since start */
+	bool pending;        /* its state changed and is not published yet (daemon_states_flush()) */
 };
 
 struct daemon {
@@ -57,6 +59,7 @@ struct daemon {
 	struct restore restore;    /* power_on = "restore" (src/restore.h) */
 	bool stopping;
 	bool exited_outputs;
+	bool in_batch;  /* handling one read of GPIO events: states wait for its end */
 	int offline_mid;
 	unsigned long long dropped_reported;
 	/* <base>/health (src/health.h) */
@@ -196,8 +199,10 @@ static void daemon_publish_cover(struct daemon *d, size_t pin)
 		      cover_position(c, util_now_ms()));
 }
 
-static void daemon_publish_state(struct daemon *d, size_t pin)
+/* PIN's current state, now. */
+static void daemon_state_send(struct daemon *d, size_t pin)
 {
+	d->pins[pin].pending = false;
 	if (d->cfg->pins[pin].is_cover) {
 		daemon_publish_cover(d, pin);
 		return;
@@ -211,6 +216,31 @@ static void daemon_publish_state(struct daemon *d, size_t pin)
 	}
 	publish_state(&d->pub, pin, bridge_pin_active(d->bridge, pin), d->pins[pin].changed_ns,
 		      d->pins[pin].seq);
+}
+
+/* The retained state is what matters: a state that cannot go out at once waits as a mark on its
+ * pin, and what is published when it can is the pin's state then, so a storm of edges costs one
+ * message per pin, not one per edge, and nothing grows. It cannot go out while offline (every
+ * state follows on connect), within a read of GPIO events (the newest of the batch goes at its
+ * end) and while the in-flight window is full (mqtt.h; MQTT_EVENT_WINDOW says when it has room).
+ * Edges are counted all the same; button events are never merged (mqtt.c's FIFO). */
+static void daemon_states_flush(struct daemon *d)
+{
+	if (!d->pub.connected || d->in_batch)
+		return;
+	for (size_t i = 0; i < d->cfg->n_pins; i++) {
+		if (!d->pins[i].pending)
+			continue;
+		if (!mqtt_window_room(d->pub.mqtt, true))
+			return;
+		daemon_state_send(d, i);
+	}
+}
+
+static void daemon_publish_state(struct daemon *d, size_t pin)
+{
+	d->pins[pin].pending = true;
+	daemon_states_flush(d);
 }
 
 static void daemon_publish_event(struct daemon *d, size_t pin, enum kind_event event)
@@ -370,8 +400,12 @@ static void daemon_on_edge(void *userdata, const struct gpio_event *ev)
 static int daemon_on_gpio(void *userdata, int fd, uint32_t events)
 {
 	struct daemon *d = userdata;
-	int r = gpio_dispatch(d->gpio, fd, daemon_on_edge, d);
+	int r;
 
+	d->in_batch = true;
+	r = gpio_dispatch(d->gpio, fd, daemon_on_edge, d);
+	d->in_batch = false;
+	daemon_states_flush(d);
 	if (r < 0) {
 		log_error("cannot read GPIO events: %s", strerror(-r));
 		return r;
@@ -432,7 +466,7 @@ static void daemon_states_publish(struct daemon *d)
 {
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		if (d->topics->pins[i].has_state)
-			daemon_publish_state(d, i);
+			daemon_state_send(d, i);
 	}
 	meters_publish(d->meters);
 }
@@ -514,6 +548,10 @@ static int daemon_on_mqtt(void *userdata, int fd, uint32_t events)
 		case MQTT_EVENT_MESSAGE:
 			daemon_on_message(d, &ev);
 			break;
+		case MQTT_EVENT_WINDOW:
+			daemon_states_flush(d);
+			mqtt_held_flush(d->pub.mqtt);
+			break;
 		case MQTT_EVENT_PUBLISHED:
 			if (d->stopping && ev.mid == d->offline_mid)
 				daemon_quit(d);
@@ -546,7 +584,7 @@ static void daemon_outputs_exit(struct daemon *d)
 		bridge_pin_sync(d->bridge, pin, false);
 		d->pins[pin].changed_ns = util_clock_ns(CLOCK_REALTIME);
 		d->pins[pin].seq++;
-		daemon_publish_state(d, pin);
+		daemon_state_send(d, pin); /* the last word, whatever the window */
 	}
 	for (size_t i = 0; i < d->cfg->n_pins; i++) {
 		const struct config_pin *p = &d->cfg->pins[i];
@@ -563,7 +601,7 @@ static void daemon_outputs_exit(struct daemon *d)
 		bridge_pin_sync(d->bridge, i, false);
 		d->pins[i].changed_ns = util_clock_ns(CLOCK_REALTIME);
 		d->pins[i].seq++;
-		daemon_publish_state(d, i);
+		daemon_state_send(d, i); /* the last word, whatever the window */
 	}
 }
 

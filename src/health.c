@@ -23,6 +23,8 @@ void health_gather(struct health *h, const struct health_counters *c, struct mqt
 	h->mqtt.held_dropped += c->mqtt_before.held_dropped;
 	h->mqtt.incoming_dropped += c->mqtt_before.incoming_dropped;
 	h->mqtt.connections += c->mqtt_before.connections;
+	h->mqtt.made += c->mqtt_before.made;
+	h->mqtt.wakeups += c->mqtt_before.wakeups;
 	h->mqtt.reconnects = h->mqtt.connections ? h->mqtt.connections - 1 : 0;
 }
 
@@ -44,11 +46,13 @@ int health_json(const struct health *h, char *buf, size_t size)
 		     "\"publishes_denied\":%llu,\"reconnects\":%llu,\"connected\":%s,"
 		     "\"broker\":%s,\"queue_depth\":%zu,\"queue_inflight\":%zu,"
 		     "\"queue_held\":%zu,\"queue_incoming\":%zu,\"events_dropped\":%llu,"
-		     "\"commands_dropped\":%llu,\"config_generation\":%llu}",
+		     "\"commands_dropped\":%llu,\"config_generation\":%llu,"
+		     "\"publishes_made\":%llu,\"network_wakeups\":%llu}",
 		     (unsigned long long)h->uptime_s, h->edges_seen, h->edges_lost, m->acknowledged,
 		     m->failed, m->denied, m->reconnects, m->connected ? "true" : "false", broker,
 		     m->inflight + m->held + m->incoming, m->inflight, m->held, m->incoming,
-		     m->held_dropped, m->incoming_dropped, h->config_generation);
+		     m->held_dropped, m->incoming_dropped, h->config_generation, m->made,
+		     m->wakeups);
 	free(broker);
 	if (n < 0)
 		return -EINVAL;

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "mqtt_presence.h"
+#include "outbox.h"
 #include "util.h"
 
 /* At most this many MESSAGE events wait for the main loop: a flood of commands must not grow
@@ -25,16 +26,16 @@
  * waiting on the same topic (a newer command for the same pin), else the oldest message of all:
  * the newest command always gets through. The dropped ones are counted. */
 #define MQTT_QUEUE_MESSAGES_MAX 1024
+/* Incoming payloads above this are refused before they are copied: a command, a Homie set or
+ * Home Assistant's birth is a few bytes to a few hundred (a JSON command), and with the queue's
+ * 1024 messages this bounds what waiting commands can take. Under MQTT v5 the broker is told
+ * (CONNECT's Maximum Packet Size, MQTT_PACKET_MAX: the payload with room for long topics and
+ * properties) and does not send larger packets at all; under v3.1.1 libmosquitto still reads
+ * the whole packet and copies its payload once before on_message can refuse it. */
+#define MQTT_PAYLOAD_MAX 4096
+#define MQTT_PACKET_MAX 16384
 /* How long mqtt_free() waits for the network thread, which may sit in a DNS lookup. */
 #define MQTT_JOIN_TIMEOUT_MS 3000
-/* QoS >= 1 publishes waiting for their acknowledgement whose topic is remembered (for the
- * message when the broker refuses one); beyond this the oldest topic is forgotten, so a broker
- * that never acknowledges cannot grow it. Counting does not depend on it: every MID in flight
- * is a bit of mqtt.qos_mids. */
-#define MQTT_INFLIGHT_MAX 1024
-#define MQTT_MIDS (UINT16_MAX + 1) /* libmosquitto's MIDs are 16 bits */
-/* Topics whose refusal was logged; more distinct refused topics are counted, not logged. */
-#define MQTT_REFUSED_TOPICS_MAX 256
 /* Where OpenSSL keeps the system's certificates on Debian, for a client certificate without
  * ca_file/ca_path (libmosquitto needs a CA location with a client certificate). */
 #define MQTT_SYSTEM_CA_PATH "/etc/ssl/certs"
@@ -42,20 +43,6 @@
 struct mqtt_node {
 	struct mqtt_node *next;
 	struct mqtt_event event;
-};
-
-/* A button event kept while offline. */
-struct mqtt_held {
-	struct mqtt_held *next;
-	char *topic;
-	char *payload;
-	int qos;
-	bool retain;
-};
-
-struct mqtt_inflight {
-	int mid;
-	char *topic;
 };
 
 struct mqtt {
@@ -97,20 +84,18 @@ struct mqtt {
 	 * mqtt_publish() around mosquitto_publish_v5(), so an acknowledgement cannot be handled
 	 * before its MID is recorded. */
 	pthread_mutex_t track_lock;
-	struct mqtt_inflight *inflight;
-	size_t n_inflight;
-	uint8_t qos_mids[MQTT_MIDS / 8]; /* MIDs of QoS >= 1 publishes not yet acknowledged */
-	size_t n_qos_mids;
-	char **refused_topics;
-	size_t n_refused_topics;
+	struct outbox out; /* in flight and refused (track_lock); the offline FIFO (main thread) */
+	bool want_room;    /* the main thread waits for MQTT_EVENT_WINDOW (track_lock) */
+	int watch_mid;     /* the MID the main thread waits for, 0: none (track_lock) */
+	unsigned long long made; /* publishes handed to libmosquitto (track_lock) */
+	atomic_ullong wakeups;   /* eventfd signals to the main loop */
+	unsigned long long oversize; /* incoming messages refused for their size (network thread) */
 	unsigned long long refused;
 	unsigned long long acknowledged;
 	unsigned long long failed;
 	atomic_ullong connections;
 
-	/* Main thread only: the offline FIFO. */
-	struct mqtt_held *held_head, *held_tail;
-	size_t n_held;
+	/* Main thread only: the offline FIFO's losses. */
 	unsigned long long held_dropped;     /* since the last flush */
 	unsigned long long held_dropped_all; /* since start */
 
@@ -173,6 +158,7 @@ static void mqtt_queue_push(struct mqtt *mqtt, struct mqtt_node *node)
 		mqtt->head = node;
 	mqtt->tail = node;
 	pthread_mutex_unlock(&mqtt->queue_lock);
+	atomic_fetch_add(&mqtt->wakeups, 1);
 	(void)!write(mqtt->event_fd, &one, sizeof(one));
 }
 
@@ -264,6 +250,17 @@ static void mqtt_on_message(struct mosquitto *mosq, void *userdata,
 	size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 
 	(void)mosq;
+	if (len > MQTT_PAYLOAD_MAX) {
+		/* Logged once; more are only counted (a flood must not fill the journal). */
+		if (mqtt->oversize++ == 0)
+			log_warning("mqtt: refused a message of %zu bytes on %s (more than %d bytes); "
+				    "further ones are only logged at debug level",
+				    len, msg->topic, MQTT_PAYLOAD_MAX);
+		else
+			log_debug("mqtt: refused a message of %zu bytes on %s (%llu so far)", len,
+				  msg->topic, mqtt->oversize);
+		return;
+	}
 	node = mqtt_node_new(MQTT_EVENT_MESSAGE);
 	if (!node)
 		return;
@@ -282,93 +279,6 @@ static void mqtt_on_message(struct mosquitto *mosq, void *userdata,
 	mqtt_queue_push(mqtt, node);
 }
 
-/* Marks MID as a QoS >= 1 publish waiting for its acknowledgement. track_lock held. */
-static void mqtt_mid_put(struct mqtt *mqtt, int mid)
-{
-	uint8_t bit = (uint8_t)(1u << (mid & 7));
-	uint8_t *byte = &mqtt->qos_mids[(unsigned int)mid % MQTT_MIDS / 8];
-
-	if (!(*byte & bit)) {
-		*byte |= bit;
-		mqtt->n_qos_mids++;
-	}
-}
-
-/* Whether MID was waiting (and no longer is). track_lock held. */
-static bool mqtt_mid_take(struct mqtt *mqtt, int mid)
-{
-	uint8_t bit = (uint8_t)(1u << (mid & 7));
-	uint8_t *byte = &mqtt->qos_mids[(unsigned int)mid % MQTT_MIDS / 8];
-
-	if (!(*byte & bit))
-		return false;
-	*byte &= (uint8_t)~bit;
-	mqtt->n_qos_mids--;
-	return true;
-}
-
-/* Takes the topic of an in-flight MID out of the table (NULL when unknown: QoS 0, or
- * forgotten). track_lock held. */
-static char *mqtt_inflight_take(struct mqtt *mqtt, int mid)
-{
-	for (size_t i = 0; i < mqtt->n_inflight; i++) {
-		if (mqtt->inflight[i].mid == mid) {
-			char *topic = mqtt->inflight[i].topic;
-
-			memmove(&mqtt->inflight[i], &mqtt->inflight[i + 1],
-				(mqtt->n_inflight - i - 1) * sizeof(mqtt->inflight[0]));
-			mqtt->n_inflight--;
-			return topic;
-		}
-	}
-	return NULL;
-}
-
-/* Records MID -> TOPIC. track_lock held. */
-static void mqtt_inflight_add(struct mqtt *mqtt, int mid, const char *topic)
-{
-	char *copy = strdup(topic);
-
-	if (!copy)
-		return;
-	if (!mqtt->inflight) {
-		mqtt->inflight = calloc(MQTT_INFLIGHT_MAX, sizeof(*mqtt->inflight));
-		if (!mqtt->inflight) {
-			free(copy);
-			return;
-		}
-	}
-	if (mqtt->n_inflight == MQTT_INFLIGHT_MAX) {
-		free(mqtt->inflight[0].topic);
-		memmove(&mqtt->inflight[0], &mqtt->inflight[1],
-			(MQTT_INFLIGHT_MAX - 1) * sizeof(mqtt->inflight[0]));
-		mqtt->n_inflight--;
-	}
-	mqtt->inflight[mqtt->n_inflight++] = (struct mqtt_inflight){ .mid = mid, .topic = copy };
-}
-
-/* True the first time TOPIC is refused (it is remembered then). track_lock held. */
-static bool mqtt_refused_first(struct mqtt *mqtt, const char *topic)
-{
-	char **topics;
-
-	for (size_t i = 0; i < mqtt->n_refused_topics; i++) {
-		if (strcmp(mqtt->refused_topics[i], topic) == 0)
-			return false;
-	}
-	if (mqtt->n_refused_topics == MQTT_REFUSED_TOPICS_MAX)
-		return false;
-	topics = realloc(mqtt->refused_topics,
-			 (mqtt->n_refused_topics + 1) * sizeof(*mqtt->refused_topics));
-	if (!topics)
-		return true;
-	mqtt->refused_topics = topics;
-	topics[mqtt->n_refused_topics] = strdup(topic);
-	if (topics[mqtt->n_refused_topics])
-		mqtt->n_refused_topics++;
-	return true;
-}
-
 static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int reason_code,
 			    const mosquitto_property *props)
 {
@@ -376,15 +286,22 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	struct mqtt_node *node;
 	char *topic, *reason = NULL;
 	unsigned long long refused;
-	bool first = false, tracked;
+	bool first = false, tracked, room, watched;
 
 	(void)mosq;
 	pthread_mutex_lock(&mqtt->track_lock);
-	topic = mqtt_inflight_take(mqtt, mid);
-	tracked = mqtt_mid_take(mqtt, mid); /* QoS 0 publishes are not tracked */
+	topic = outbox_topic_take(&mqtt->out, mid);
+	tracked = outbox_mid_take(&mqtt->out, mid); /* QoS 0 publishes are not tracked */
+	outbox_q0_take(&mqtt->out, mid);
+	room = mqtt->want_room && outbox_unsettled(&mqtt->out) <= MQTT_WINDOW / 2;
+	if (room)
+		mqtt->want_room = false;
+	watched = mid == mqtt->watch_mid;
+	if (watched)
+		mqtt->watch_mid = 0;
 	if (reason_code >= 0x80) {
 		refused = ++mqtt->refused;
-		first = mqtt_refused_first(mqtt, topic ? topic : "(unknown topic)");
+		first = outbox_refused_first(&mqtt->out, topic ? topic : "(unknown topic)");
 	} else if (tracked) {
 		mqtt->acknowledged++;
 	}
@@ -410,6 +327,12 @@ static void mqtt_on_publish(struct mosquitto *mosq, void *userdata, int mid, int
 	}
 	free(topic);
 
+	/* The main loop waits for room: one wake-up for half a window. */
+	if (room && (node = mqtt_node_new(MQTT_EVENT_WINDOW)))
+		mqtt_queue_push(mqtt, node);
+	/* Acknowledgements are counted here; the main loop hears only of what it waits for. */
+	if (!watched && reason_code < 0x80)
+		return;
 	node = mqtt_node_new(MQTT_EVENT_PUBLISHED);
 	if (!node)
 		return;
@@ -537,6 +460,27 @@ static int mqtt_client_setup(struct mosquitto *mosq, const struct config_mqtt *c
 	return r < 0 ? r : mqtt_tls_setup(mosq, cfg);
 }
 
+/* MQTT v5: CONNECT carries Maximum Packet Size MQTT_PACKET_MAX, so the broker drops larger
+ * messages instead of sending them. libmosquitto 2.0 takes CONNECT properties only through
+ * mosquitto_connect_bind_v5(), which connects blocking (a host that drops SYNs would hold the
+ * network thread for minutes, past the watchdog). It stores the properties before it looks at
+ * the host, and every later connect sends them (2.0.11 to 2.0.22 alike): called without a host
+ * it stores them and fails with MOSQ_ERR_INVAL, touching no socket; mosquitto_connect_async()
+ * then sends them. The integration test storm-oversize-v5 checks that a broker obeys. */
+static int mqtt_packet_limit_set(struct mqtt *mqtt)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, MQTT_PACKET_MAX);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_connect_bind_v5(mqtt->mosq, NULL, 0, 0, NULL, props);
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_INVAL)
+		return 0;
+	return rc == MOSQ_ERR_SUCCESS ? -EINVAL : mqtt_errno(rc);
+}
+
 int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_topic,
 	     const char *will_payload)
 {
@@ -584,6 +528,14 @@ int mqtt_new(struct mqtt **out, const struct config_mqtt *cfg, const char *will_
 		goto destroy_mosq;
 	what = "TLS";
 	r = mqtt_client_setup(mqtt->mosq, cfg);
+	if (r < 0)
+		goto destroy_mosq;
+	/* libmosquitto's own in-flight limit (its default is 20 too): what it holds back beyond it
+	 * stays in its memory, so it must not be above ours. */
+	what = "the client";
+	r = mqtt_errno(mosquitto_int_option(mqtt->mosq, MOSQ_OPT_SEND_MAXIMUM, MQTT_WINDOW));
+	if (r == 0 && mqtt_is_v5(mqtt))
+		r = mqtt_packet_limit_set(mqtt);
 	if (r < 0)
 		goto destroy_mosq;
 	/* The v5 callbacks are called under v3.1.1 too, with reason codes 0. */
@@ -908,6 +860,10 @@ static void *mqtt_thread_main(void *userdata)
 		/* The loop may end without on_disconnect (a failed read or write). The next
 		 * connect_async closes whatever socket is left. */
 		atomic_store(&mqtt->connected, false);
+		/* Unwritten QoS 0 packets are discarded by the next connect, without a callback. */
+		pthread_mutex_lock(&mqtt->track_lock);
+		outbox_q0_clear(&mqtt->out);
+		pthread_mutex_unlock(&mqtt->track_lock);
 		if (atomic_load(&mqtt->stopping)) {
 			if (was_connected)
 				mqtt_queue_down(mqtt, true, "stopping");
@@ -1028,8 +984,15 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 	r = mqtt_errno(mosquitto_publish_v5(mqtt->mosq, &local_mid, topic, (int)len, payload, qos,
 					    retain, NULL));
 	if (r == 0 && qos > 0) {
-		mqtt_mid_put(mqtt, local_mid);
-		mqtt_inflight_add(mqtt, local_mid, topic);
+		outbox_mid_put(&mqtt->out, local_mid);
+		outbox_topic_add(&mqtt->out, local_mid, topic);
+	} else if (r == 0) {
+		outbox_q0_put(&mqtt->out, local_mid);
+	}
+	if (r == 0) {
+		mqtt->made++;
+		if (mid)
+			mqtt->watch_mid = local_mid;
 	}
 	else if (r < 0 && r != -ENOTCONN)
 		mqtt->failed++;
@@ -1039,35 +1002,31 @@ int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size
 	return r;
 }
 
-static void mqtt_held_free(struct mqtt_held *h)
+size_t mqtt_window_room(struct mqtt *mqtt, bool wake)
 {
-	free(h->topic);
-	free(h->payload);
-	free(h);
-}
+	size_t unsettled, room = 0;
 
-static struct mqtt_held *mqtt_held_pop(struct mqtt *mqtt)
-{
-	struct mqtt_held *h = mqtt->held_head;
-
-	if (!h)
-		return NULL;
-	mqtt->held_head = h->next;
-	if (!mqtt->held_head)
-		mqtt->held_tail = NULL;
-	mqtt->n_held--;
-	return h;
+	if (!atomic_load(&mqtt->connected))
+		return 0;
+	pthread_mutex_lock(&mqtt->track_lock);
+	unsettled = outbox_unsettled(&mqtt->out);
+	if (unsettled < MQTT_WINDOW)
+		room = MQTT_WINDOW - unsettled;
+	else if (wake)
+		mqtt->want_room = true;
+	pthread_mutex_unlock(&mqtt->track_lock);
+	return room;
 }
 
 int mqtt_publish_held(struct mqtt *mqtt, const char *topic, const char *payload, int qos,
 		      bool retain)
 {
-	struct mqtt_held *h;
+	bool dropped;
 	int r;
 
-	/* Connected with nothing waiting: straight out. Anything waiting goes first, so the
-	 * order stays. */
-	if (!mqtt->held_head) {
+	/* Connected with nothing waiting and room in the window: straight out. Anything waiting
+	 * goes first, so the order stays. */
+	if (!mqtt->out.held_head && mqtt_window_room(mqtt, true)) {
 		r = mqtt_publish(mqtt, topic, payload, strlen(payload), qos, retain, NULL);
 		if (r != -ENOTCONN)
 			return r;
@@ -1077,43 +1036,29 @@ int mqtt_publish_held(struct mqtt *mqtt, const char *topic, const char *payload,
 		mqtt->held_dropped_all++;
 		return MQTT_OUTCOME_HELD;
 	}
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	h->topic = strdup(topic);
-	h->payload = strdup(payload);
-	if (!h->topic || !h->payload) {
-		mqtt_held_free(h);
-		return -ENOMEM;
-	}
-	h->qos = qos;
-	h->retain = retain;
-	if (mqtt->n_held >= (size_t)mqtt->cfg->offline_events) {
+	r = outbox_held_push(&mqtt->out, topic, payload, qos, retain,
+			     (size_t)mqtt->cfg->offline_events, &dropped);
+	if (r < 0)
+		return r;
+	if (dropped) {
 		if (mqtt->held_dropped == 0)
 			log_warning("mqtt: offline queue full (offline_events = %d): the oldest "
 				    "events are dropped until the broker is back",
 				    mqtt->cfg->offline_events);
-		mqtt_held_free(mqtt_held_pop(mqtt));
 		mqtt->held_dropped++;
 		mqtt->held_dropped_all++;
 	}
-	if (mqtt->held_tail)
-		mqtt->held_tail->next = h;
-	else
-		mqtt->held_head = h;
-	mqtt->held_tail = h;
-	mqtt->n_held++;
 	if (atomic_load(&mqtt->connected))
 		mqtt_held_flush(mqtt);
-	return mqtt->held_head ? MQTT_OUTCOME_HELD : 0;
+	return mqtt->out.held_head ? MQTT_OUTCOME_HELD : 0;
 }
 
 void mqtt_held_flush(struct mqtt *mqtt)
 {
 	size_t sent = 0;
 
-	while (mqtt->held_head) {
-		struct mqtt_held *h = mqtt->held_head;
+	while (mqtt->out.held_head && mqtt_window_room(mqtt, true)) {
+		struct outbox_held *h = mqtt->out.held_head;
 		int r = mqtt_publish(mqtt, h->topic, h->payload, strlen(h->payload), h->qos,
 				     h->retain, NULL);
 
@@ -1122,7 +1067,7 @@ void mqtt_held_flush(struct mqtt *mqtt)
 		if (r < 0)
 			log_warning("mqtt: cannot publish the held event on %s: %s", h->topic,
 				    strerror(-r));
-		mqtt_held_free(mqtt_held_pop(mqtt));
+		outbox_held_free(outbox_held_pop(&mqtt->out));
 		sent++;
 	}
 	if (sent || mqtt->held_dropped)
@@ -1173,7 +1118,7 @@ void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats)
 	*stats = (struct mqtt_stats){
 		.connections = connections,
 		.reconnects = connections ? connections - 1 : 0,
-		.held = mqtt->n_held,
+		.held = mqtt->out.n_held,
 		.held_dropped = mqtt->held_dropped_all,
 		.connected = atomic_load(&mqtt->connected),
 	};
@@ -1181,7 +1126,10 @@ void mqtt_stats_get(struct mqtt *mqtt, struct mqtt_stats *stats)
 	stats->acknowledged = mqtt->acknowledged;
 	stats->denied = mqtt->refused;
 	stats->failed = mqtt->failed;
-	stats->inflight = mqtt->n_qos_mids;
+	stats->inflight = mqtt->out.n_qos_mids;
+	stats->unsettled = outbox_unsettled(&mqtt->out);
+	stats->made = mqtt->made;
+	stats->wakeups = atomic_load(&mqtt->wakeups);
 	pthread_mutex_unlock(&mqtt->track_lock);
 	pthread_mutex_lock(&mqtt->queue_lock);
 	for (const struct mqtt_node *n = mqtt->head; n; n = n->next)
@@ -1230,14 +1178,7 @@ void mqtt_free(struct mqtt *mqtt)
 	}
 	while (mqtt_event_pop(mqtt, &event) > 0)
 		mqtt_event_release(&event);
-	while (mqtt->held_head)
-		mqtt_held_free(mqtt_held_pop(mqtt));
-	for (size_t i = 0; i < mqtt->n_inflight; i++)
-		free(mqtt->inflight[i].topic);
-	free(mqtt->inflight);
-	for (size_t i = 0; i < mqtt->n_refused_topics; i++)
-		free(mqtt->refused_topics[i]);
-	free(mqtt->refused_topics);
+	outbox_clear(&mqtt->out);
 	presence_free(mqtt->presence);
 	free(mqtt->presence_topic);
 	free(mqtt->presence_online);

@@ -30,7 +30,9 @@ enum mqtt_event_type {
 	MQTT_EVENT_CONNECT_FAILED, /* an attempt failed (reason says why); retrying */
 	MQTT_EVENT_MESSAGE,        /* a message on a subscribed topic */
 	MQTT_EVENT_PUBLISHED,      /* the publish MID completed (QoS 0: sent; QoS 1/2: acknowledged,
-				    * reason_code >= 0x80: refused by the broker) */
+				    * reason_code >= 0x80: refused by the broker); only for the MID
+				    * waited for and for refusals (mqtt_publish()) */
+	MQTT_EVENT_WINDOW,         /* the in-flight window has room again (mqtt_window_room()) */
 };
 
 struct mqtt_event {
@@ -88,16 +90,29 @@ unsigned long long mqtt_events_dropped(const struct mqtt *mqtt);
 
 /* -ENOTCONN when not connected (nothing is queued in libmosquitto then). */
 int mqtt_subscribe(struct mqtt *mqtt, const char *pattern, int qos);
+/* With MID, the caller waits for that publish: its completion is an MQTT_EVENT_PUBLISHED (one
+ * at a time; a later MID replaces it). Other completions stay in the network thread (counted
+ * there) unless the broker refused them: acknowledgements do not wake the main loop. */
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size_t len, int qos,
 		 bool retain, int *mid);
 
-/* For messages that are not states (button events): published now when connected, else kept in
- * a FIFO of at most mqtt.offline_events messages (the oldest is dropped, counted and logged, when
+/* The in-flight window: at most MQTT_WINDOW publishes are handed to libmosquitto and not done
+ * (QoS 0 not yet written to the socket, QoS >= 1 not yet acknowledged), so a stalled broker
+ * cannot grow memory. The free places in it (0 when full or not connected). With WAKE, a full
+ * window queues one MQTT_EVENT_WINDOW when it has drained to half. mqtt_publish() itself does
+ * not look at the window: callers that can wait (states, events, health) ask first; the few
+ * messages of a connect, a reload or a stop go out regardless. Main thread. */
+#define MQTT_WINDOW 20
+size_t mqtt_window_room(struct mqtt *mqtt, bool wake);
+
+/* For messages that are not states (button events): published now when connected and the window
+ * has room, else kept in a FIFO of at most mqtt.offline_events messages (the oldest is dropped, counted and logged, when
  * it is full) and published in order by mqtt_held_flush(). Returns 0, MQTT_OUTCOME_HELD or a
  * negative errno. Main thread only. */
 int mqtt_publish_held(struct mqtt *mqtt, const char *topic, const char *payload, int qos,
 		      bool retain);
-/* Publishes the held messages in order while connected; call after the states on connect. */
+/* Publishes the held messages in order while connected and the window has room; call after the
+ * states on connect and on MQTT_EVENT_WINDOW. */
 void mqtt_held_flush(struct mqtt *mqtt);
 
 /* The connection for STATUS=: "connected to HOST:PORT over TLS; 2 publishes refused by the
@@ -114,6 +129,9 @@ struct mqtt_stats {
 	unsigned long long connections;  /* CONNACKs accepted */
 	unsigned long long reconnects;   /* connections after the first */
 	size_t inflight;                 /* QoS >= 1 publishes waiting for their acknowledgement */
+	size_t unsettled;                /* publishes in the window (mqtt_window_room()) */
+	unsigned long long made;         /* publishes handed to libmosquitto */
+	unsigned long long wakeups;      /* times the network thread woke the main loop */
 	size_t held;                     /* button events kept while offline */
 	unsigned long long held_dropped; /* ... dropped because the FIFO was full */
 	size_t incoming;                 /* events waiting for the main loop */

@@ -170,7 +170,8 @@ void publish_health(const struct publish *p, const struct health *h)
 	char json[1024];
 	int r;
 
-	if (!p->connected)
+	/* Not while the in-flight window is full: the next report will be fresher. */
+	if (!p->connected || !mqtt_window_room(p->mqtt, false))
 		return;
 	r = health_json(h, json, sizeof(json));
 	if (r < 0)

@@ -16,7 +16,9 @@
  *                                             the line: dips to 0 (count, longest), re-requests
  *   sweep       PULLFILE TOPIC RATE MS QOS    paced edges at RATE/s for MS: sent, received,
  *                                             backlog at the end, settle time, final state
- *   count       TOPIC N QOS TIMEOUT_MS READYFILE  (host) counts N messages; prints the
+ *   count       TOPIC N QOS TIMEOUT_MS READYFILE [SEQ]  (host) counts N messages, or until a
+ *                                             JSON payload with "seq":SEQ (states merged per pin
+ *                                             arrive fewer than the edges); prints the
  *                                             CLOCK_REALTIME of the first and the last
  * Broker: $BENCH_HOST (127.0.0.1) : $BENCH_PORT (1883), $BENCH_CAFILE for TLS.
  */
@@ -115,6 +117,8 @@ struct client {
 	double first_rt, last_rt; /* realtime ms of the first/last message */
 	int last_level;   /* -1: payload not understood */
 	char last_payload[64];
+	char until[40];   /* count: stop at a payload containing this */
+	bool until_seen;
 };
 
 static int payload_level(const char *p, int len)
@@ -168,6 +172,9 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 	c->last_t = t;
 	c->last_rt = rt;
 	c->last_level = payload_level(msg->payload, msg->payloadlen);
+	if (c->until[0] && msg->payloadlen > 0 &&
+	    memmem(msg->payload, (size_t)msg->payloadlen, c->until, strlen(c->until)))
+		c->until_seen = true;
 	snprintf(c->last_payload, sizeof(c->last_payload), "%.*s",
 		 msg->payloadlen < 63 ? msg->payloadlen : 63, (const char *)msg->payload);
 	pthread_cond_broadcast(&c->cond);
@@ -638,19 +645,31 @@ static int mode_sweep(char **a)
 	return 0;
 }
 
-static int mode_count(char **a)
+static int mode_count(char **a, int argn)
 {
 	struct client c;
 	long n = atol(a[1]);
 	client_open(&c, a[0], atoi(a[2]));
+	if (argn > 5) {
+		pthread_mutex_lock(&c.lock);
+		snprintf(c.until, sizeof(c.until), "\"seq\":%s}", a[5]);
+		pthread_mutex_unlock(&c.lock);
+	}
 	FILE *f = fopen(a[4], "w");
 	if (f) fclose(f);
 	double dl = mono() + atof(a[3]);
 	long got = 0;
-	while (got < n && mono() < dl) got = client_wait_count(&c, got, 100);
+	bool done = false;
+	while (got < n && !done && mono() < dl) {
+		got = client_wait_count(&c, got, 100);
+		pthread_mutex_lock(&c.lock);
+		done = c.until_seen;
+		pthread_mutex_unlock(&c.lock);
+	}
 	sleep_ms(200);
 	pthread_mutex_lock(&c.lock);
-	printf("{\"received\":%ld,\"first_rt_ms\":%.3f,\"last_rt_ms\":%.3f}\n", c.n, c.first_rt, c.last_rt);
+	printf("{\"received\":%ld,\"first_rt_ms\":%.3f,\"last_rt_ms\":%.3f,\"until_seen\":%s}\n", c.n,
+	       c.first_rt, c.last_rt, c.until_seen ? "true" : "false");
 	pthread_mutex_unlock(&c.lock);
 	client_close(&c);
 	return 0;
@@ -678,7 +697,7 @@ int main(int argc, char **argv)
 		case 5: return mode_cmd(a, n);
 		case 6: return mode_glitch(a, n);
 		case 7: return mode_sweep(a);
-		case 8: return mode_count(a);
+		case 8: return mode_count(a, n);
 		}
 	}
 	fprintf(stderr, "usage: see the header of tests/bench/g2m-bench.c\n");

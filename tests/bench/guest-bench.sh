@@ -27,16 +27,27 @@ bench_broker_start() {
 }
 
 # ---------------------------------------------------------------- process figures
-# mem_json PID...: [{"proc":"gpiomon","pid":1,"rss_kb":N,"hwm_kb":N},...]
+# mem_json PID...: [{"proc":"gpiomon","pid":1,"rss_kb":N,"hwm_kb":N,"pss_kb":N,"uss_kb":N},...]
+# PSS (shared pages divided among their users) and USS (private pages) from smaps_rollup.
 mem_json() {
 	_o= _s=
 	for _p; do
 		[ -r "/proc/$_p/status" ] || continue
-		_o="$_o$_s$(awk -v p="$_p" '/^Name:/ { n = $2 } /^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 }
-			END { printf "{\"proc\":\"%s\",\"pid\":%s,\"rss_kb\":%d,\"hwm_kb\":%d}", n, p, r, h }' "/proc/$_p/status")"
+		_o="$_o$_s$(cat "/proc/$_p/status" "/proc/$_p/smaps_rollup" 2>/dev/null | awk -v p="$_p" '
+			/^Name:/ { n = $2 } /^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } /^Pss:/ { s = $2 }
+			/^Private_(Clean|Dirty):/ { u += $2 }
+			END { printf "{\"proc\":\"%s\",\"pid\":%s,\"rss_kb\":%d,\"hwm_kb\":%d,\"pss_kb\":%d,\"uss_kb\":%d}", n, p, r, h, s, u }')"
 		_s=,
 	done
 	echo "[$_o]"
+}
+# health_json: <base>/health of the running gpio2mqtt (asked for through health/get)
+health_json() {
+	mosquitto_sub -h 127.0.0.1 -p $BENCH_PORT -t bench/g2m/health -C 1 -W 5 >/tmp/health.json 2>/dev/null & _hp=$!
+	usleep 300000
+	mosquitto_pub -h 127.0.0.1 -p $BENCH_PORT -t bench/g2m/health/get -m x
+	wait $_hp
+	[ -s /tmp/health.json ] && cat /tmp/health.json || echo '{"error":"no health report"}'
 }
 # ctx_sum PID...: voluntary + involuntary context switches of every thread
 ctx_sum() {
@@ -133,8 +144,28 @@ for r in $BENCH_RATES; do
 	emit floor.sweep.$r "$(g2m_bench floor-sweep /dev/$(sim_chip $FL_IN) 19 "$(sim_path $FL_IN)/pull" "$rr" "$BENCH_SWEEP_MS")"
 done
 emit g2m.mem.storm "$(mem_json $DAEMON_PID)"
+emit g2m.health.sweep "$(health_json)"
 check "gpio2mqtt survived the sweep" daemon_running
 g2m_stop
+
+# 3b. stop during a max-rate storm with the broker stopped (SIGSTOP): ms from SIGTERM to exit
+g2m_start 1 || bail "gpio2mqtt did not start"
+g2m_bench sweep "$(sim_path $G2M_IN)/pull" bench/g2m/in 1000000000 3000 1 >/dev/null & sw=$!
+usleep 500000
+bp=$(cat "$VM_RUN/broker.pid")
+kill -STOP "$bp"
+usleep 300000
+t0=$(now_ms)
+kill -TERM "$DAEMON_PID"
+wait_until 10 pid_gone "$DAEMON_PID"
+t1=$(now_ms)
+wait "$DAEMON_PID"; st=$?
+DAEMON_PID=
+rm -f "$VM_RUN/daemon.pid"
+kill -CONT "$bp"
+wait $sw
+emit g2m.stop.stalled "{\"ms\":$((t1 - t0)),\"status\":$st,\"resolution_ms\":60}"
+ok "stop during a storm with the broker stopped measured"
 
 # 4. the shell bridge
 for q in 0 1; do

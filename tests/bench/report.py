@@ -4,6 +4,7 @@
 # printed) and OUT.md (the tables). Used by tests/bench/run.
 #   report.py RESULTS.txt OUT.json OUT.md
 import json
+import statistics
 import sys
 
 res = {}
@@ -40,6 +41,9 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else "–"
 
 
+# boot 1's figures are vm.KEY, boot N's vmN.KEY (tests/bench/run --boots)
+boots = ["vm"] + sorted({k.split(".", 1)[0] for k in res if k[:2] == "vm" and k.split(".", 1)[0][2:].isdigit()},
+                        key=lambda p: int(p[2:]))
 start, end = get("host.start") or {}, get("host.end") or {}
 cond = get("vm.conditions") or {}
 md.append(f"Run {start.get('date', '?')}{' (quick: driver check, figures meaningless)' if start.get('quick') else ''}; "
@@ -48,7 +52,8 @@ md.append(f"Run {start.get('date', '?')}{' (quick: driver check, figures meaning
           "(shared with other builds/VMs: figures are noisy).")
 if cond:
     md.append(f"VM: QEMU {start.get('accel', 'tcg')}, -smp {cond.get('guest_cpus')}, kernel {cond.get('kernel')}, "
-              f"mosquitto {cond.get('mosquitto')}, {cond.get('gpiod')}; all VM figures from one boot.")
+              f"mosquitto {cond.get('mosquitto')}, {cond.get('gpiod')}; the tables are the first boot's"
+              + (f", the ratios below every boot's ({len(boots)} boots)." if len(boots) > 1 else "."))
 md.append("")
 
 # ---------------------------------------------------------------- latency
@@ -131,6 +136,9 @@ if rates:
             md.append(f"| {r} | {who} | {f(x.get('rate'))} | {f(sent)} | {f(recv)} | "
                       f"{f(lost) if lost is not None else 'not reported'} | {f(unacc) if unacc is not None else '–'} | "
                       f"{f(x.get('backlog_at_end'))} | {f(x.get('settle_ms'), 1)}{late} | {f(bool(right))} |")
+    md += ["", "gpio2mqtt publishes the newest state per pin, not every edge (edges read together, and "
+           "while 20 publishes wait for the broker): its \"unaccounted\" are merged edges and its backlog "
+           "counts them; what matters is the time to the last message and the final state."]
     md.append("")
 
 # ---------------------------------------------------------------- idle
@@ -156,8 +164,9 @@ def mem(key, field="rss_kb"):
 
 
 if get("vm.g2m.mem.start.q1") or get("vm.sh.mem.start.q0"):
-    md += ["### Memory (MB; VmRSS, and VmHWM = peak)", "",
-           "| | when | RSS | HWM | processes (RSS) |", "|---|---|---:|---:|---|"]
+    md += ["### Memory (MB; VmRSS, VmHWM = peak, PSS = shared pages divided among their users, "
+           "USS = private pages)", "",
+           "| | when | RSS | HWM | PSS | USS | processes (RSS) |", "|---|---|---:|---:|---:|---:|---|"]
     for who, when, k in (("gpio2mqtt (in + out)", "after start", "vm.g2m.mem.start.q1"),
                          ("gpio2mqtt (in + out)", "after the sweep", "vm.g2m.mem.storm"),
                          ("gpio2mqtt, TLS", "after start", "vm.g2m.mem.tls.start"),
@@ -171,13 +180,87 @@ if get("vm.g2m.mem.start.q1") or get("vm.sh.mem.start.q0"):
                          ("shell bridge out", "after the commands", "vm.sh.mem.out.after")):
         v = get(k)
         if isinstance(v, dict) and v.get("error"):
-            md.append(f"| {who} | {when} | – | – | {v['error']} |")
+            md.append(f"| {who} | {when} | – | – | – | – | {v['error']} |")
             continue
         rss, detail = mem(k)
         hwm, _ = mem(k, "hwm_kb")
+        pss, _ = mem(k, "pss_kb")
+        uss, _ = mem(k, "uss_kb")
         if rss is None:
             continue
-        md.append(f"| {who} | {when} | {rss / 1024:.1f} | {hwm / 1024:.1f} | {detail} |")
+        md.append(f"| {who} | {when} | {rss / 1024:.1f} | {hwm / 1024:.1f} | "
+                  f"{pss / 1024 if pss else 0:.1f} | {uss / 1024 if uss else 0:.1f} | {detail} |")
+    md.append("")
+
+# ---------------------------------------------------------------- stop, wake-ups
+stop, health = get("vm.g2m.stop.stalled"), get("vm.g2m.health.sweep")
+if stop or health:
+    md += ["### Stop and wake-ups", ""]
+    if stop:
+        md.append(f"- SIGTERM during a max-rate storm with the broker stopped (SIGSTOP): exit after "
+                  f"{f(stop.get('ms'))} ms (±{stop.get('resolution_ms')} ms), status {f(stop.get('status'))} (target ≤ 2000 ms)")
+    if isinstance(health, dict) and health.get("publishes_made"):
+        md.append(f"- after the sweep: {health.get('publishes_made')} publishes made, "
+                  f"{health.get('network_wakeups')} wake-ups of the main loop by the network thread = "
+                  f"{health['network_wakeups'] / health['publishes_made']:.3f} per published state; "
+                  f"{health.get('edges_seen')} edges seen, {health.get('edges_lost')} lost")
+    md.append("")
+
+
+# ---------------------------------------------------------------- across boots
+def boot_figures(p):
+    def g(key, *path):
+        v = res.get(f"{p}.{key}")
+        for x in path:
+            v = v.get(x) if isinstance(v, dict) else None
+        return v
+
+    def div(a, b):
+        return a / b if a is not None and b else None
+
+    def proc_mem(key, name, field):
+        ps = g(key)
+        if not isinstance(ps, list):
+            return None
+        m = [x.get(field) for x in ps if name is None or x.get("proc") == name]
+        return m[0] / 1024 if m and m[0] else None
+
+    out = {}
+    for q in (0, 1):
+        fl = (g("floor.edge", "p50") or 0) + (g(f"floor.broker.q{q}", "p50") or 0)
+        out[f"edge → subscriber QoS {q}: p50 / floor"] = div(g(f"g2m.edge.q{q}", "p50"), fl)
+        out[f"edge → subscriber QoS {q}: p99 / shell bridge's"] = div(g(f"g2m.edge.q{q}", "p99"),
+                                                                      g(f"sh.edge.q{q}", "p99"))
+        fs = (g("floor.set", "p50") or 0) + (g(f"floor.broker.q{q}", "p50") or 0)
+        out[f"command → output QoS {q}: p50 / floor"] = div(g(f"g2m.cmd.q{q}", "p50"), fs)
+    for r in rates:
+        out[f"{r}/s: last message after the last edge (ms)"] = g(f"g2m.sweep.{r}", "result", "settle_ms")
+        out[f"{r}/s: backlog at the end of the edges"] = g(f"g2m.sweep.{r}", "result", "backlog_at_end")
+        out[f"{r}/s: edges lost (reported)"] = g(f"g2m.sweep.{r}", "lost_reported")
+    for field, name in (("rss_kb", "RSS"), ("pss_kb", "PSS"), ("uss_kb", "USS")):
+        mine, pub = proc_mem("g2m.mem.start.q1", None, field), proc_mem("sh.mem.start.q0", "mosquitto_pub", field)
+        out[f"{name} after start (MB)"] = mine
+        out[f"mosquitto_pub alone: {name} after start (MB)"] = pub
+        out[f"{name} / mosquitto_pub's"] = div(mine, pub)
+        out[f"{name} after the sweep (MB)"] = proc_mem("g2m.mem.storm", None, field)
+    out["stop during a stalled storm (ms)"] = g("g2m.stop.stalled", "ms")
+    out["wake-ups per published state (sweep)"] = div(g("g2m.health.sweep", "network_wakeups"),
+                                                      g("g2m.health.sweep", "publishes_made"))
+    return out
+
+
+if len(boots) > 1:
+    figs = [boot_figures(p) for p in boots]
+    md += [f"### gpio2mqtt across {len(boots)} boots (median and spread = max − min)", "",
+           "| figure | " + " | ".join(f"boot {i + 1}" for i in range(len(boots))) + " | median | spread |",
+           "|---|" + "---:|" * (len(boots) + 2)]
+    for k in figs[0]:
+        vals = [fg.get(k) for fg in figs]
+        nums = [v for v in vals if isinstance(v, (int, float))]
+        med = statistics.median(nums) if nums else None
+        spread = max(nums) - min(nums) if len(nums) > 1 else None
+        md.append(f"| {k} | " + " | ".join(f(float(v)) if isinstance(v, (int, float)) else "–" for v in vals)
+                  + f" | {f(float(med)) if med is not None else '–'} | {f(float(spread)) if spread is not None else '–'} |")
     md.append("")
 
 # ---------------------------------------------------------------- host throughput

@@ -12,7 +12,8 @@ static void test_json(void)
 		.uptime_s = 12, .edges_seen = 3, .edges_lost = 1, .config_generation = 2,
 		.mqtt = { .acknowledged = 10, .failed = 4, .denied = 5, .reconnects = 6,
 			  .connected = true, .inflight = 1, .held = 2, .incoming = 3,
-			  .held_dropped = 7, .incoming_dropped = 8, .broker = "127.0.0.1:1883" },
+			  .held_dropped = 7, .incoming_dropped = 8, .broker = "127.0.0.1:1883",
+			  .made = 11, .wakeups = 9 },
 	};
 	char buf[1024];
 
@@ -22,7 +23,8 @@ static void test_json(void)
 		   "\"publishes_acknowledged\":10,\"publishes_failed\":4,\"publishes_denied\":5,"
 		   "\"reconnects\":6,\"connected\":true,\"broker\":\"127.0.0.1:1883\","
 		   "\"queue_depth\":6,\"queue_inflight\":1,\"queue_held\":2,\"queue_incoming\":3,"
-		   "\"events_dropped\":7,\"commands_dropped\":8,\"config_generation\":2}",
+		   "\"events_dropped\":7,\"commands_dropped\":8,\"config_generation\":2,"
+		   "\"publishes_made\":11,\"network_wakeups\":9}",
 		   "json: every field");
 	tap_is_int(health_json(&h, buf, 20), -ENOSPC, "json: too small a buffer");
 
