@@ -84,6 +84,10 @@ static int config_cover_ref(struct config_cover_reader *rd, const config_setting
 		if (other->light) /* a PWM channel: a cover's relay is a GPIO output */
 			return config_cover_report(rd, s, "%s: %s: %s is a light, not a GPIO "
 							  "output", ctx, row->name, quoted);
+		if (other->mode == CONFIG_INPUT_MODE_COUNTER && want == CONFIG_DIRECTION_INPUT)
+			return config_cover_report(rd, s, "%s: %s: %s is a counter; its pulses go "
+							  "to the meter, not to a cover", ctx,
+						   row->name, quoted);
 		memcpy((char *)pin + row->offset, &i, sizeof(i));
 		return 0;
 	}
