@@ -84,6 +84,8 @@ void announce_subscribe(const struct announce *a, const struct publish *p)
 	publish_subscribe(p, p->topics->ha_status);
 	for (size_t i = 0; i < p->topics->n_pins; i++)
 		publish_subscribe(p, p->topics->pins[i].homie_set);
+	for (size_t i = 0; i < p->topics->n_pins; i++)
+		publish_subscribe(p, p->topics->pins[i].homie_position_set); /* covers */
 	for (size_t i = 0; i < p->topics->n_pins; i++) /* lights (NULL for other pins) */
 		publish_subscribe(p, p->topics->pins[i].homie_brightness_set);
 }

@@ -16,6 +16,11 @@ struct bridge_pin {
 	/* inputs: the logic of its kind (src/kind.h) */
 	const struct pin_kind *kind;
 	struct kind_slot slot;
+	/* covers: the model (NULL for every other pin); a cover's relay: the cover's pin */
+	struct cover *cover;
+	bool is_cover_relay;
+	size_t cover_of;
+	size_t cover_group; /* a cover's motor relay: its group + 1 (the cover's dead time); 0 */
 };
 
 struct bridge_group {
@@ -38,6 +43,10 @@ struct bridge {
 	size_t n_actions;
 	size_t cap_actions;
 	bool out_of_memory;
+	struct cover *covers; /* one per cover pin */
+	/* the interlock groups of the covers' motor relays, after the configured ones */
+	struct config_interlock *cover_groups;
+	size_t *cover_group_outputs;
 };
 
 static bool bridge_is_space(char c)
@@ -130,6 +139,8 @@ size_t bridge_levels_sanitize(const struct config *cfg, bool *levels)
 	return cleared;
 }
 
+static int bridge_covers_new(struct bridge *bridge);
+
 int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels)
 {
 	struct bridge *bridge = calloc(1, sizeof(*bridge));
@@ -163,6 +174,10 @@ int bridge_new(struct bridge **out, const struct config *cfg, const bool *levels
 		bridge->groups[g].cfg = &cfg->interlocks[g];
 		bridge->groups[g].pending = SIZE_MAX;
 	}
+	if (bridge_covers_new(bridge) < 0) {
+		bridge_free(bridge);
+		return -ENOMEM;
+	}
 	*out = bridge;
 	return 0;
 }
@@ -171,6 +186,9 @@ void bridge_free(struct bridge *bridge)
 {
 	if (!bridge)
 		return;
+	free(bridge->covers);
+	free(bridge->cover_groups);
+	free(bridge->cover_group_outputs);
 	free(bridge->actions);
 	free(bridge->groups);
 	free(bridge->pins);
@@ -263,6 +281,8 @@ static struct bridge_group *bridge_group_of(struct bridge *bridge, size_t pin)
 {
 	size_t g = bridge->pins[pin].cfg->interlock;
 
+	if (bridge->pins[pin].cover_group != 0)
+		return &bridge->groups[bridge->pins[pin].cover_group - 1];
 	return g == CONFIG_INTERLOCK_NONE ? NULL : &bridge->groups[g];
 }
 
@@ -354,7 +374,7 @@ int bridge_output_command(struct bridge *bridge, size_t pin, enum bridge_command
 	bridge_begin(bridge);
 	if (pin >= bridge->n_pins)
 		return -EINVAL;
-	if (!bridge->pins[pin].is_output)
+	if (!bridge->pins[pin].is_output || bridge->pins[pin].is_cover_relay)
 		return -EPERM;
 	switch (command) {
 	case BRIDGE_COMMAND_ON:
@@ -383,12 +403,190 @@ int bridge_output_pulse(struct bridge *bridge, size_t pin, unsigned int duration
 	bridge_begin(bridge);
 	if (pin >= bridge->n_pins || duration_ms == 0)
 		return -EINVAL;
-	if (!bridge->pins[pin].is_output)
+	if (!bridge->pins[pin].is_output || bridge->pins[pin].is_cover_relay)
 		return -EPERM;
 	r = bridge_output_request(bridge, pin, true, duration_ms, now);
 	if (!bridge_state_published(bridge, pin))
 		bridge_state_publish(bridge, pin);
 	return bridge_end(bridge, r);
+}
+
+/* ---- covers ----------------------------------------------------------------------------- */
+
+/* The relays that start a cover's motor: up + down, the power relay, the pulse output. */
+static bool bridge_cover_motor_relay(enum cover_relay relay)
+{
+	return relay != COVER_RELAY_DIRECTION;
+}
+
+/* Each cover gets its model, and an interlock group of its motor relays with the dead time as
+ * the wait (after the configured groups): the interlock rule is the reversal's dead time. */
+static int bridge_covers_new(struct bridge *bridge)
+{
+	size_t n = 0, k = 0, g;
+	struct bridge_group *groups;
+
+	for (size_t i = 0; i < bridge->n_pins; i++)
+		n += bridge->pins[i].cfg->is_cover;
+	bridge->covers = calloc(n ? n : 1, sizeof(*bridge->covers));
+	bridge->cover_groups = calloc(n ? n : 1, sizeof(*bridge->cover_groups));
+	bridge->cover_group_outputs = calloc(n ? 2 * n : 1, sizeof(*bridge->cover_group_outputs));
+	groups = realloc(bridge->groups, (bridge->n_groups + n + 1) * sizeof(*groups));
+	if (groups)
+		bridge->groups = groups;
+	if (!bridge->covers || !bridge->cover_groups || !bridge->cover_group_outputs || !groups)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+		struct config_interlock *il = &bridge->cover_groups[n];
+
+		if (!c->is_cover)
+			continue;
+		bridge->pins[i].cover = &bridge->covers[n];
+		cover_init(bridge->pins[i].cover, &c->cover, -1);
+		*il = (struct config_interlock){ .outputs = &bridge->cover_group_outputs[2 * n],
+						 .wait_ms = c->cover_dead_ms,
+						 .source_line = c->source_line };
+		g = bridge->n_groups++;
+		bridge->groups[g] = (struct bridge_group){ .cfg = il, .pending = SIZE_MAX };
+		n++;
+		for (size_t r = 0; r < COVER_RELAYS; r++) {
+			size_t o = c->cover_relay[r];
+
+			if (!cover_relay_used(&c->cover, (enum cover_relay)r) ||
+			    o >= bridge->n_pins || !bridge->pins[o].is_output ||
+			    bridge->pins[o].is_cover_relay)
+				continue;
+			bridge->pins[o].is_cover_relay = true;
+			bridge->pins[o].cover_of = i;
+			if (bridge_cover_motor_relay((enum cover_relay)r) && il->n_outputs < 2) {
+				bridge->pins[o].cover_group = g + 1;
+				il->outputs[il->n_outputs++] = o;
+			}
+		}
+		k++;
+	}
+	return k == n ? 0 : -EINVAL;
+}
+
+/* Carries out what cover PIN's model asked for. */
+static void bridge_cover_apply(struct bridge *bridge, size_t pin, const struct cover_out *out,
+			       uint64_t now)
+{
+	const struct config_pin *c = bridge->pins[pin].cfg;
+
+	for (size_t i = 0; i < out->n; i++) {
+		size_t o = c->cover_relay[out->items[i].relay];
+
+		if (o >= bridge->n_pins || !bridge->pins[o].is_cover_relay ||
+		    bridge->pins[o].cover_of != pin)
+			continue;
+		bridge_output_request(bridge, o, out->items[i].active, out->items[i].pulse_ms, now);
+	}
+	if (out->changed)
+		bridge_action_add(bridge, (struct bridge_action){
+			.type = BRIDGE_ACTION_PUBLISH_COVER,
+			.pin = pin,
+		});
+}
+
+/* An end-stop input already active when the cover starts says where it is (nothing moves). */
+static void bridge_cover_endstops_read(struct bridge *bridge, size_t pin)
+{
+	const struct config_pin *c = bridge->pins[pin].cfg;
+
+	for (int end = COVER_END_CLOSED; end <= COVER_END_OPEN; end++) {
+		struct cover_out out = { .n = 0 };
+		size_t in = c->cover_endstop[end];
+
+		if (c->cover.endstop[end] && in < bridge->n_pins && bridge->pins[in].active)
+			cover_endstop(bridge->pins[pin].cover, (enum cover_end)end, true, 0, &out);
+	}
+}
+
+int bridge_cover_restore(struct bridge *bridge, size_t pin, int position)
+{
+	if (pin >= bridge->n_pins || !bridge->pins[pin].cover)
+		return -EINVAL;
+	cover_init(bridge->pins[pin].cover, &bridge->pins[pin].cfg->cover, position);
+	bridge_cover_endstops_read(bridge, pin);
+	return 0;
+}
+
+int bridge_cover_command(struct bridge *bridge, size_t pin, enum cover_command command,
+			 unsigned int position, uint64_t now)
+{
+	struct cover_out out = { .n = 0 };
+	int r;
+
+	bridge_begin(bridge);
+	if (pin >= bridge->n_pins)
+		return -EINVAL;
+	if (!bridge->pins[pin].cover)
+		return -EPERM;
+	r = cover_command(bridge->pins[pin].cover, command, position, now, &out);
+	if (r < 0)
+		return r;
+	out.changed = true; /* echoed, changed or not */
+	bridge_cover_apply(bridge, pin, &out, now);
+	return bridge_end(bridge, 0);
+}
+
+const struct cover *bridge_cover(const struct bridge *bridge, size_t pin)
+{
+	return pin < bridge->n_pins ? bridge->pins[pin].cover : NULL;
+}
+
+/* Input PIN is an end-stop of covers: they learn it reached (or left) its end. */
+static void bridge_covers_endstop(struct bridge *bridge, size_t pin, bool active, uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+
+		if (!bridge->pins[i].cover)
+			continue;
+		for (int end = COVER_END_CLOSED; end <= COVER_END_OPEN; end++) {
+			struct cover_out out = { .n = 0 };
+
+			if (!c->cover.endstop[end] || c->cover_endstop[end] != pin)
+				continue;
+			cover_endstop(bridge->pins[i].cover, (enum cover_end)end, active, now, &out);
+			bridge_cover_apply(bridge, i, &out, now);
+		}
+	}
+}
+
+/* Input PIN was pressed: the covers it is a wall button of move, or stop (cover_button()). */
+static void bridge_covers_button(struct bridge *bridge, size_t pin, uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+
+		if (!bridge->pins[i].cover ||
+		    (c->cover_button_when == CONFIG_BINDING_OFFLINE && bridge->connected))
+			continue;
+		for (int up = 0; up <= 1; up++) {
+			struct cover_out out = { .n = 0 };
+
+			if (c->cover_button[up] != pin)
+				continue;
+			cover_button(bridge->pins[i].cover, up, now, &out);
+			bridge_cover_apply(bridge, i, &out, now);
+		}
+	}
+}
+
+static void bridge_covers_tick(struct bridge *bridge, uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		struct cover_out out = { .n = 0 };
+
+		if (!bridge->pins[i].cover || cover_deadline(bridge->pins[i].cover) > now)
+			continue;
+		cover_tick(bridge->pins[i].cover, now, &out);
+		bridge_cover_apply(bridge, i, &out, now);
+	}
 }
 
 /* ---- inputs ----------------------------------------------------------------------------- */
@@ -452,6 +650,9 @@ int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t n
 		bridge_events_publish(bridge, pin, &events);
 	}
 	bridge_bindings_run(bridge, pin, active, now);
+	bridge_covers_endstop(bridge, pin, active, now);
+	if (active)
+		bridge_covers_button(bridge, pin, now);
 	return bridge_end(bridge, 0);
 }
 
@@ -481,6 +682,7 @@ int bridge_tick(struct bridge *bridge, uint64_t now)
 		group->pending = SIZE_MAX;
 		bridge_output_request(bridge, pin, true, group->pending_pulse_ms, now);
 	}
+	bridge_covers_tick(bridge, now);
 	return bridge_end(bridge, 0);
 }
 
@@ -499,6 +701,13 @@ uint64_t bridge_next_deadline(const struct bridge *bridge)
 		if (bridge->groups[g].pending != SIZE_MAX && bridge->groups[g].pending_at < next)
 			next = bridge->groups[g].pending_at;
 	}
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		uint64_t d = bridge->pins[i].cover ? cover_deadline(bridge->pins[i].cover)
+						   : BRIDGE_NO_DEADLINE;
+
+		if (d < next)
+			next = d;
+	}
 	return next;
 }
 
@@ -506,6 +715,14 @@ void bridge_output_driven(struct bridge *bridge, size_t pin, bool active, uint64
 {
 	struct bridge_group *group;
 
+	if (pin < bridge->n_pins && bridge->pins[pin].is_cover_relay) {
+		const struct config_pin *c = bridge->pins[bridge->pins[pin].cover_of].cfg;
+
+		for (size_t r = 0; r < COVER_RELAYS; r++)
+			if (c->cover_relay[r] == pin)
+				cover_relay_driven(bridge->pins[bridge->pins[pin].cover_of].cover,
+						   (enum cover_relay)r, active, now);
+	}
 	if (pin >= bridge->n_pins || !bridge->pins[pin].is_output || active)
 		return;
 	group = bridge_group_of(bridge, pin);

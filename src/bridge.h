@@ -40,6 +40,7 @@ enum bridge_action_type {
 	BRIDGE_ACTION_SET_OUTPUT,    /* drive output PIN to ACTIVE */
 	BRIDGE_ACTION_PUBLISH_STATE, /* publish the state of PIN, which is ACTIVE */
 	BRIDGE_ACTION_PUBLISH_EVENT, /* publish EVENT of button PIN */
+	BRIDGE_ACTION_PUBLISH_COVER, /* publish the state and position of cover PIN */
 };
 
 struct bridge_action {
@@ -105,3 +106,21 @@ void bridge_output_driven(struct bridge *bridge, size_t pin, bool active, uint64
 
 /* The line of PIN was read back as ACTIVE (e.g. after a failed set): the state follows it. */
 void bridge_pin_sync(struct bridge *bridge, size_t pin, bool active);
+
+/* ---- covers (src/cover.h) -----------------------------------------------------------------
+ * A cover pin drives its relay outputs through the same output rules: its motor relays are an
+ * interlock group (the configuration makes it), so the dead time after the real OFF is the
+ * interlock's wait. The relays take no commands of their own (-EPERM). */
+
+/* Cover PIN's position at start: 0..100 (restored), or -1 when unknown. Before any other call;
+ * it drives nothing. Returns 0, -EINVAL when PIN is not a cover. */
+int bridge_cover_restore(struct bridge *bridge, size_t pin, int position);
+
+/* A command for cover PIN (POSITION only with COVER_COMMAND_POSITION). Returns 0, -EPERM when
+ * PIN is not a cover, -EINVAL for an unknown pin or a bad command, -ENOMEM. The resulting
+ * state is always published. */
+int bridge_cover_command(struct bridge *bridge, size_t pin, enum cover_command command,
+			 unsigned int position, uint64_t now);
+
+/* The model of cover PIN (its state and position), or NULL when PIN is not a cover. */
+const struct cover *bridge_cover(const struct bridge *bridge, size_t pin);

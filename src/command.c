@@ -52,6 +52,35 @@ int command_json_parse(const char *payload, size_t len, enum bridge_command *out
 	return r;
 }
 
+/* A command for cover PIN: OPEN, CLOSE, STOP, a position 0..100, or their JSON forms. */
+static int command_cover_apply(struct bridge *bridge, const struct config *cfg,
+			       const struct mqtt_event *ev, bool pulse, size_t pin,
+			       const char *quoted, uint64_t now)
+{
+	const char *name = cfg->pins[pin].name;
+	enum cover_command command;
+	unsigned int position = 0;
+
+	if (pulse) {
+		log_warning("cover '%s': pulse '%s' ignored: a cover takes OPEN, CLOSE, STOP or a "
+			    "position on its set topic", name, quoted);
+		return COMMAND_OUTCOME_IGNORED;
+	}
+	if (ev->retain && !cfg->pins[pin].accept_retained) {
+		log_notice("cover '%s': retained command '%s' ignored (a stale command left on the "
+			   "broker; set accept_retained = true on the cover to act on them)",
+			   name, quoted);
+		return COMMAND_OUTCOME_IGNORED;
+	}
+	if (cover_command_parse(ev->payload, ev->payload_len, &command, &position) < 0) {
+		log_warning("cover '%s': command '%s' ignored: expected OPEN, CLOSE, STOP, a "
+			    "position 0 to 100, or {\"position\":N}", name, quoted);
+		return COMMAND_OUTCOME_IGNORED;
+	}
+	log_info("cover '%s': command '%s'", name, quoted);
+	return bridge_cover_command(bridge, pin, command, position, now);
+}
+
 int command_apply(struct bridge *bridge, const struct config *cfg, const struct mqtt_event *ev,
 		  int route, const struct topics_match *m, uint64_t now)
 {
@@ -77,6 +106,8 @@ int command_apply(struct bridge *bridge, const struct config *cfg, const struct 
 	}
 	name = cfg->pins[pin].name;
 	command_payload_quote(ev->payload, ev->payload_len, quoted, sizeof(quoted));
+	if (cfg->pins[pin].is_cover)
+		return command_cover_apply(bridge, cfg, ev, pulse, pin, quoted, now);
 	if (!kind_of(&cfg->pins[pin])->is_output) {
 		log_warning("pin '%s': command '%s' ignored: the pin is an input", name, quoted);
 		return COMMAND_OUTCOME_IGNORED;
@@ -104,6 +135,11 @@ int command_apply(struct bridge *bridge, const struct config *cfg, const struct 
 			return COMMAND_OUTCOME_IGNORED;
 		}
 		r = bridge_output_command(bridge, pin, command, now);
+	}
+	if (r == -EPERM) {
+		log_warning("pin '%s': %s '%s' ignored: the output is a cover's relay (command the "
+			    "cover)", name, pulse ? "pulse" : "command", quoted);
+		return COMMAND_OUTCOME_IGNORED;
 	}
 	if (r == BRIDGE_OUTCOME_CHANGED)
 		log_info("pin '%s': %s (%s '%s')", name,

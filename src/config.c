@@ -4,6 +4,7 @@
  * message. */
 #include "config.h"
 #include "config_check.h"
+#include "config_cover.h"
 #include "config_light.h"
 #include "config_schema.h"
 #include "config_text.h"
@@ -510,11 +511,6 @@ static int config_parse_mqtt(struct config_loader *ld, const config_setting_t *r
 
 /* ---- pins ------------------------------------------------------------------------------- */
 
-static const char *config_direction_word(enum config_direction direction)
-{
-	return direction == CONFIG_DIRECTION_INPUT ? "input" : "output";
-}
-
 /* Checks the pin's name; on success points CTX at "input 'name'". */
 static int config_parse_pin_name(struct config_loader *ld, const config_setting_t *g,
 				 struct config_pin *pin, char *ctx, size_t ctx_size)
@@ -537,14 +533,13 @@ static int config_parse_pin_name(struct config_loader *ld, const config_setting_
 	pin->name = strdup(name);
 	if (!pin->name)
 		return -ENOMEM;
-	snprintf(ctx, ctx_size, "%s '%s'",
-		 pin->light ? "light" : config_direction_word(pin->direction), name);
+	snprintf(ctx, ctx_size, "%s '%s'", config_pin_word(pin), name);
 	for (size_t i = 0; i < self; i++) {
 		const struct config_pin *other = &ld->cfg->pins[i];
 
 		if (ld->seen[i].name_line && strcmp(other->name, name) == 0)
 			return config_loader_report(ld, s, "%s: name already used by %s at line %d", ctx,
-						    config_direction_word(other->direction),
+						    config_pin_word(other),
 						    ld->seen[i].name_line);
 	}
 	seen->name_line = (int)config_setting_source_line(s);
@@ -700,18 +695,16 @@ static int config_parse_pin(struct config_loader *ld, const config_setting_t *g,
 	char ctx[CONFIG_CTX_MAX];
 	int r;
 
-	snprintf(ctx, sizeof(ctx), "%s #%u", ld->lights ? "light" : config_direction_word(direction),
-		 index + 1);
-	if (!config_setting_is_group(g))
-		return config_loader_report(ld, g, "%s must be a group: { name = \"...\"; line = "
-						   "\"...\"; }", ctx);
-
 	*pin = (struct config_pin){
 		.direction = direction,
 		.source_line = (int)config_setting_source_line(g),
 		.interlock = CONFIG_INTERLOCK_NONE,
 		.light = ld->lights,
 	};
+	snprintf(ctx, sizeof(ctx), "%s #%u", config_pin_word(pin), index + 1);
+	if (!config_setting_is_group(g))
+		return config_loader_report(ld, g, "%s must be a group: { name = \"...\"; line = "
+						   "\"...\"; }", ctx);
 	config_keys_default(config_pin_keys, pin, &ld->cfg->mqtt);
 	*seen = (struct config_pin_seen){ 0 };
 	/* counted before it is complete, so that config_free() frees whatever it holds */
@@ -1082,6 +1075,8 @@ static int config_parse(struct config_loader *ld, const config_setting_t *root)
 	r = config_parse_interlocks(ld, root);
 	if (r == 0)
 		r = config_light_finish(ld->errors, ld->cfg);
+	if (r == 0) /* after every GPIO pin and light (config_line_pins()) */
+		r = config_covers_parse(ld->cfg, root, ld->path, ld->errors);
 	if (r < 0)
 		return r;
 	r = config_parse_top_group(ld, root, config_key_find(config_top_keys, "discovery"));

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cover.h"
+
 #define CONFIG_NAME_MAX 64 /* bytes in a pin name */
 
 enum config_protocol {
@@ -27,6 +29,7 @@ enum config_protocol {
 enum config_direction {
 	CONFIG_DIRECTION_INPUT,
 	CONFIG_DIRECTION_OUTPUT,
+	CONFIG_DIRECTION_COVER, /* a cover (covers = ( ... )): no line, drives outputs */
 };
 
 enum config_bias {
@@ -75,6 +78,19 @@ enum config_power_on {
 enum config_on_exit {
 	CONFIG_ON_EXIT_KEEP, /* the line is released as it is */
 	CONFIG_ON_EXIT_OFF,  /* driven OFF, then released */
+};
+
+/* What a cover is, for Home Assistant's device_class (and people). */
+enum config_cover_class {
+	CONFIG_COVER_SHUTTER,
+	CONFIG_COVER_BLIND,
+	CONFIG_COVER_GARAGE,
+	CONFIG_COVER_GATE,
+	CONFIG_COVER_AWNING,
+	CONFIG_COVER_CURTAIN,
+	CONFIG_COVER_SHADE,
+	CONFIG_COVER_WINDOW,
+	CONFIG_COVER_DOOR,
 };
 
 /* How Home Assistant shows an output (discovery). */
@@ -227,7 +243,23 @@ struct config_pin {
 				   * 500..60000, default 4000 */
 	unsigned int brightness_scale; /* lights: full brightness in commands and states, 1..10000,
 					* default 100 (Home Assistant's is 255) */
+	/* covers only (CONFIG_KIND_COVER; src/cover.h): a cover has no line of its own, it drives
+	 * outputs of the file by role. is_cover false: not a cover, the rest is unused. */
+	bool is_cover;
+	struct cover_config cover;         /* wiring, travel times, delays, end-stops present */
+	size_t cover_relay[COVER_RELAYS];  /* outputs by role (cover_relay_used()), or
+					    * CONFIG_PIN_NONE */
+	size_t cover_endstop[2];           /* inputs at the closed and the open end, or
+					    * CONFIG_PIN_NONE */
+	unsigned int cover_dead_ms;        /* the wait of its motor relays' interlock group */
+	enum config_cover_class cover_class; /* Home Assistant's device_class */
+	size_t cover_button[2];            /* wall buttons: [0] down, [1] up (inputs), or
+					    * CONFIG_PIN_NONE: a press moves, a press of either while
+					    * it moves stops */
+	enum config_binding_when cover_button_when; /* always, or only with no broker */
 };
+
+#define CONFIG_PIN_NONE SIZE_MAX
 
 /* The words of a button's Homie event property. */
 enum config_homie_events {
@@ -259,8 +291,8 @@ struct config {
 	size_t n_interlocks;
 	char *state_dir; /* default /var/lib/gpio2mqtt; $STATE_DIRECTORY wins at run time */
 	struct config_discovery discovery;
-	size_t n_lights; /* PWM lights: the last n_lights of pins (after every GPIO pin, so that
-			  * the GPIO pins are pins[0 .. n_pins - n_lights)), counted in n_outputs */
+	size_t n_lights; /* PWM lights: pins[config_line_pins() .. + n_lights), after every GPIO
+			  * pin and before the covers; counted in n_outputs */
 };
 
 struct config_error {
@@ -284,6 +316,11 @@ void config_free(struct config *cfg);
 /* Formats one error as "FILE:LINE: message" (or "FILE: message" without a line). */
 int config_error_format(const struct config_error *err, char *buf, size_t size);
 void config_errors_clear(struct config_errors *errors);
+
+/* How many pins have a GPIO line: the inputs (counters too) and outputs, which come first in
+ * config.pins; the PWM lights come after them and the covers last (neither has a GPIO line).
+ * gpio.c is given only the first config_line_pins() pins. */
+size_t config_line_pins(const struct config *cfg);
 
 /* One line: "2 inputs, 1 output, broker localhost:1883, base topic gpio2mqtt/pi". */
 int config_summary(const struct config *cfg, char *buf, size_t size);
@@ -311,6 +348,8 @@ void config_dump(const struct config *cfg, FILE *out);
 
 const char *config_bias_to_string(enum config_bias bias);
 const char *config_drive_to_string(enum config_drive drive);
+/* Home Assistant's device_class of a cover: "shutter", "garage", ... */
+const char *config_cover_class_to_string(enum config_cover_class cover_class);
 
 /* True when NAME can be one MQTT topic level: 1..CONFIG_NAME_MAX bytes of valid UTF-8, no '+',
  * '#', '/', no control characters, not starting with '$'. */

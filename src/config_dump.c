@@ -105,6 +105,9 @@ static bool config_dump_hook(FILE *out, const struct config *cfg, const struct c
 	case CONFIG_HOOK_LIGHTS:
 		config_dump_pins(out, cfg, row, CONFIG_DIRECTION_OUTPUT);
 		return true;
+	case CONFIG_HOOK_COVERS:
+		config_dump_pins(out, cfg, row, CONFIG_DIRECTION_COVER);
+		return true;
 	case CONFIG_HOOK_PWM:
 		config_light_pwm_dump(out, &pin->pwm);
 		return true;
@@ -203,6 +206,20 @@ static bool config_dump_present(const struct config_key *row, const void *base)
 		return config_key_string_get(row, base) != NULL;
 	if (row->hook == CONFIG_HOOK_OFFSET)
 		return ((const struct config_pin *)base)->line.chip != NULL;
+	if (row->type == CONFIG_KEY_PIN_REF) { /* a cover's optional outputs and inputs */
+		size_t index;
+
+		memcpy(&index, (const char *)base + row->offset, sizeof(index));
+		return index != CONFIG_PIN_NONE;
+	}
+	if (row->hook == CONFIG_HOOK_COVERS) { /* base: the configuration */
+		const struct config *cfg = base;
+
+		for (size_t i = 0; i < cfg->n_pins; i++)
+			if (cfg->pins[i].is_cover)
+				return true;
+		return false;
+	}
 	if (row->hook == CONFIG_HOOK_LIGHTS) /* only when there are any: older files stay alike */
 		return ((const struct config *)base)->n_lights > 0;
 	return true;

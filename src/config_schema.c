@@ -88,6 +88,25 @@ static const struct config_enum_name config_component_names[] = {
 	{ "light", CONFIG_COMPONENT_LIGHT },
 	{ NULL, 0 },
 };
+static const struct config_enum_name config_wiring_names[] = {
+	{ "up-down", COVER_WIRING_UP_DOWN },
+	{ "power-direction", COVER_WIRING_POWER_DIRECTION },
+	{ "pulse", COVER_WIRING_PULSE },
+	{ NULL, 0 },
+};
+/* Home Assistant's cover device classes. */
+const struct config_enum_name config_cover_class_names[] = {
+	{ "shutter", CONFIG_COVER_SHUTTER },
+	{ "blind", CONFIG_COVER_BLIND },
+	{ "garage", CONFIG_COVER_GARAGE },
+	{ "gate", CONFIG_COVER_GATE },
+	{ "awning", CONFIG_COVER_AWNING },
+	{ "curtain", CONFIG_COVER_CURTAIN },
+	{ "shade", CONFIG_COVER_SHADE },
+	{ "window", CONFIG_COVER_WINDOW },
+	{ "door", CONFIG_COVER_DOOR },
+	{ NULL, 0 },
+};
 static const struct config_enum_name config_protocol_names[] = {
 	{ "v5", CONFIG_PROTOCOL_V5 },
 	{ "v3.1.1", CONFIG_PROTOCOL_V311 },
@@ -124,6 +143,11 @@ static const struct config_enum_name config_tls_version_names[] = {
 	{ .name = n, .type = t, .hook = h, .flags = CONFIG_KEY_BY_HAND | CONFIG_KEY_DUMP_BY_HAND, \
 	  .inherit = CONFIG_NO_INHERIT, __VA_ARGS__ }
 #define ROW_END { .name = NULL }
+/* a cover's output or input, by name (read by config_cover.c; not printed when not set) */
+#define ROW_COVER_REF(n, field, h)                                                             \
+	{ .name = n, .type = CONFIG_KEY_PIN_REF, .offset = PIN(field, size_t),                  \
+	  .inherit = CONFIG_NO_INHERIT, .applies = CONFIG_KIND_COVER, .flags = CONFIG_KEY_BY_HAND, \
+	  .hook = h }
 
 /* A broker is part of the connection (CONFIG_KEY_CONNECTION). */
 const struct config_key config_broker_keys[] = {
@@ -291,6 +315,36 @@ const struct config_key config_pin_keys[] = {
 		 .applies = CONFIG_KIND_COUNTER),
 	ROW_UINT("save_interval_s", PIN(save_interval_s, unsigned int), 1, 86400, 60,
 		 .applies = CONFIG_KIND_COUNTER),
+	/* covers (src/cover.h; read and checked by config_cover.c) */
+	ROW_ENUM("class", CONFIG_ENUM_FIELD(struct config_pin, cover_class),
+		 config_cover_class_names, CONFIG_COVER_SHUTTER, .applies = CONFIG_KIND_COVER),
+	ROW_ENUM("wiring", CONFIG_ENUM_FIELD(struct config_pin, cover.wiring), config_wiring_names,
+		 COVER_WIRING_UP_DOWN, .applies = CONFIG_KIND_COVER),
+	ROW_COVER_REF("up", cover_relay[COVER_RELAY_UP], CONFIG_HOOK_COVER_RELAY),
+	ROW_COVER_REF("down", cover_relay[COVER_RELAY_DOWN], CONFIG_HOOK_COVER_RELAY),
+	ROW_COVER_REF("power", cover_relay[COVER_RELAY_POWER], CONFIG_HOOK_COVER_RELAY),
+	ROW_COVER_REF("direction", cover_relay[COVER_RELAY_DIRECTION], CONFIG_HOOK_COVER_RELAY),
+	ROW_COVER_REF("output", cover_relay[COVER_RELAY_PULSE], CONFIG_HOOK_COVER_RELAY),
+	ROW_UINT("press_ms", PIN(cover.pulse_ms, unsigned int), 1, 10000, 500,
+		 .applies = CONFIG_KIND_COVER),
+	/* required: 0 is "not set" (config_cover.c) */
+	ROW_UINT("travel_up_ms", PIN(cover.travel_up_ms, unsigned int), 0, 600000, 0,
+		 .applies = CONFIG_KIND_COVER),
+	ROW_UINT("travel_down_ms", PIN(cover.travel_down_ms, unsigned int), 0, 600000, 0,
+		 .applies = CONFIG_KIND_COVER),
+	ROW_UINT("start_delay_ms", PIN(cover.start_delay_ms, unsigned int), 0, 10000, 0,
+		 .applies = CONFIG_KIND_COVER),
+	ROW_UINT("dead_time_ms", PIN(cover_dead_ms, unsigned int), 0, 60000, 500,
+		 .applies = CONFIG_KIND_COVER),
+	/* 0: the default, worked out from the travel times (config_cover.c) */
+	ROW_UINT("max_run_ms", PIN(cover.max_run_ms, unsigned int), 0, 3600000, 0,
+		 .applies = CONFIG_KIND_COVER),
+	ROW_COVER_REF("closed_endstop", cover_endstop[COVER_END_CLOSED], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_COVER_REF("open_endstop", cover_endstop[COVER_END_OPEN], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_COVER_REF("up_button", cover_button[1], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_COVER_REF("down_button", cover_button[0], CONFIG_HOOK_COVER_ENDSTOP),
+	ROW_ENUM("button_when", CONFIG_ENUM_FIELD(struct config_pin, cover_button_when),
+		 config_when_names, CONFIG_BINDING_ALWAYS, .applies = CONFIG_KIND_COVER),
 	ROW_END,
 };
 
@@ -328,6 +382,7 @@ const struct config_key config_top_keys[] = {
 	ROW_HAND("lights", CONFIG_KEY_LIST, CONFIG_HOOK_LIGHTS, .sub = config_pin_keys),
 	ROW_HAND("interlocks", CONFIG_KEY_LIST, CONFIG_HOOK_INTERLOCKS,
 		   .sub = config_interlock_keys),
+	ROW_HAND("covers", CONFIG_KEY_LIST, CONFIG_HOOK_COVERS, .sub = config_pin_keys),
 	ROW_STRING("state_dir", CONFIG_FIELD(struct config, state_dir, char *),
 		   .def_string = "/var/lib/gpio2mqtt", .hook = CONFIG_HOOK_STATE_DIR),
 	ROW_GROUP("discovery",
@@ -354,6 +409,8 @@ uint32_t config_kind_family(uint32_t kind)
 {
 	if (kind == CONFIG_KINDS_ANY)
 		return kind;
+	if (kind == CONFIG_KIND_COVER)
+		return CONFIG_KIND_COVER;
 	if (kind == CONFIG_KIND_LIGHT)
 		return kind;
 	if (kind & CONFIG_KINDS_INPUT)
@@ -363,6 +420,8 @@ uint32_t config_kind_family(uint32_t kind)
 
 uint32_t config_pin_kind(const struct config_pin *pin)
 {
+	if (pin->is_cover)
+		return CONFIG_KIND_COVER;
 	if (pin->light)
 		return CONFIG_KIND_LIGHT;
 	if (pin->direction == CONFIG_DIRECTION_OUTPUT)
@@ -370,6 +429,15 @@ uint32_t config_pin_kind(const struct config_pin *pin)
 	if (pin->mode == CONFIG_INPUT_MODE_COUNTER)
 		return CONFIG_KIND_COUNTER;
 	return pin->mode == CONFIG_INPUT_MODE_BUTTON ? CONFIG_KIND_BUTTON : CONFIG_KIND_SWITCH;
+}
+
+const char *config_pin_word(const struct config_pin *pin)
+{
+	if (pin->light)
+		return "light";
+	if (pin->direction == CONFIG_DIRECTION_COVER)
+		return "cover";
+	return pin->direction == CONFIG_DIRECTION_INPUT ? "input" : "output";
 }
 
 const char *config_kind_modes(uint32_t applies)
@@ -483,6 +551,8 @@ const char *config_key_owner_note(const struct config_key *row)
 		return "only lights have it";
 	if (row->applies == CONFIG_KINDS_GPIO)
 		return "a light has no GPIO line";
+	if (row->applies == CONFIG_KIND_COVER)
+		return "only covers have it";
 	if ((row->applies & CONFIG_KINDS_INPUT) == row->applies)
 		return "only inputs have it";
 	return "only outputs have it";

@@ -81,6 +81,7 @@ enum config_kind {
 	CONFIG_KIND_OUTPUT = 1u << 2, /* GPIO output */
 	CONFIG_KIND_LIGHT = 1u << 3,  /* PWM light (lights = ( ... )) */
 	CONFIG_KIND_COUNTER = 1u << 5, /* input, mode = "counter" (a meter's pulses) */
+	CONFIG_KIND_COVER = 1u << 6,  /* a cover (src/cover.h): drives outputs, has no line */
 };
 #define CONFIG_KINDS_INPUT (CONFIG_KIND_SWITCH | CONFIG_KIND_BUTTON | CONFIG_KIND_COUNTER)
 #define CONFIG_KINDS_OUTPUT CONFIG_KIND_OUTPUT
@@ -146,6 +147,10 @@ enum config_hook {
 	CONFIG_HOOK_INTERLOCK_OUTPUTS,
 	/* discovery */
 	CONFIG_HOOK_PREFIX,
+	/* covers (read by config_cover.c) */
+	CONFIG_HOOK_COVERS,
+	CONFIG_HOOK_COVER_RELAY,
+	CONFIG_HOOK_COVER_ENDSTOP, /* an input: an end-stop or a wall button */
 	/* counters (unit, rate_unit) */
 	CONFIG_HOOK_COUNTER_UNIT,
 	/* PWM lights (src/config_light.c) */
@@ -183,6 +188,7 @@ extern const struct config_key config_interlock_keys[];
 extern const struct config_key config_discovery_keys[];
 
 extern const struct config_enum_name config_mode_names[];
+extern const struct config_enum_name config_cover_class_names[];
 
 /* The row called NAME, or NULL. */
 const struct config_key *config_key_find(const struct config_key *table, const char *name);
@@ -193,6 +199,8 @@ bool config_key_applies(const struct config_key *row, uint32_t kind);
 uint32_t config_kind_family(uint32_t kind);
 /* The kind of PIN as read so far (its direction and mode). */
 uint32_t config_pin_kind(const struct config_pin *pin);
+/* "input", "output", "light" or "cover": the pin's list in the file, for messages. */
+const char *config_pin_word(const struct config_pin *pin);
 /* The modes an input key with APPLIES belongs to, for "KEY applies only to mode = ...":
  * "\"button\"", "\"switch\" or \"button\"". */
 const char *config_kind_modes(uint32_t applies);

@@ -13,6 +13,8 @@
 #include "build-config.h"
 #include "command.h"
 #include "bridge.h"
+#include "cover_state.h"
+#include "paths.h"
 #include "gpio.h"
 #include "health.h"
 #include "kind.h"
@@ -70,8 +72,9 @@ struct daemon {
 	struct loop_source *mqtt_source;
 	struct config *mqtt_cfg; /* the older config the mqtt object still reads (its connection
 				  * settings did not change since); NULL: d->cfg */
+	char covers_path[PATH_MAX]; /* covers.state (src/cover_state.h); empty: no cover */
 	struct meters *meters;   /* pulse counters (src/meters.h) */
-	struct lights *lights; /* PWM lights (src/lights.h): the last cfg->n_lights pins */
+	struct lights *lights; /* PWM lights (src/lights.h): pins from config_line_pins() on */
 };
 
 static void daemon_health_gather(struct daemon *d, struct health *h)
@@ -120,10 +123,90 @@ static int daemon_on_health_timer(void *userdata)
 	return 0;
 }
 
+/* ---- covers (src/cover.h): state, position, and the positions kept in covers.state ---- */
+
+/* The position of every cover at NOW (-1: unknown), indexed like cfg->pins. */
+static int *daemon_cover_positions(const struct config *cfg, const struct bridge *bridge,
+				   uint64_t now)
+{
+	int *positions = malloc((cfg->n_pins ? cfg->n_pins : 1) * sizeof(*positions));
+
+	for (size_t i = 0; positions && i < cfg->n_pins; i++) {
+		const struct cover *c = bridge_cover(bridge, i);
+
+		positions[i] = c && cover_position_known(c) ? (int)cover_position(c, now) : -1;
+	}
+	return positions;
+}
+
+/* Saved when a cover has stopped: a position in mid-travel is a guess a restart corrects. */
+static void daemon_covers_save(struct daemon *d)
+{
+	int *positions, r;
+
+	if (!d->covers_path[0])
+		return;
+	positions = daemon_cover_positions(d->cfg, d->bridge, util_now_ms());
+	r = positions ? cover_state_save(d->covers_path, d->cfg, positions) : -ENOMEM;
+	if (r < 0)
+		log_error("cannot save %s: %s", d->covers_path, strerror(-r));
+	free(positions);
+}
+
+/* Where covers.state is for the configuration in force (empty: no cover). */
+static void daemon_covers_path_set(struct daemon *d)
+{
+	d->covers_path[0] = '\0';
+	if (d->cfg->n_pins == 0 || !d->cfg->pins[d->cfg->n_pins - 1].is_cover)
+		return; /* the covers come last */
+	if (paths_state_file(d->cfg, "covers.state", d->covers_path, sizeof(d->covers_path)) < 0) {
+		log_warning("the state directory's path is too long; cover positions are not kept");
+		d->covers_path[0] = '\0';
+		return;
+	}
+	paths_dir_create(d->covers_path);
+}
+
+/* The positions at start, from covers.state (POSITIONS indexed like cfg->pins). */
+static void daemon_covers_load(struct daemon *d, int *positions)
+{
+	char why[256];
+	int r;
+
+	for (size_t i = 0; i < d->cfg->n_pins; i++)
+		positions[i] = -1;
+	daemon_covers_path_set(d);
+	if (!d->covers_path[0])
+		return;
+	r = cover_state_load(d->covers_path, d->cfg, positions, why, sizeof(why));
+	if (r == 0)
+		log_info("cover positions restored from %s", d->covers_path);
+	else if (r > 0)
+		log_warning("%s: %s; cover positions are unknown until a full run or an end-stop",
+			    d->covers_path, why);
+	else
+		log_warning("cannot read %s: %s; cover positions are unknown", d->covers_path,
+			    strerror(-r));
+}
+
+static void daemon_publish_cover(struct daemon *d, size_t pin)
+{
+	const struct cover *c = bridge_cover(d->bridge, pin);
+
+	if (!c)
+		return;
+	publish_cover(&d->pub, pin, cover_state_name(cover_state_get(c)),
+		      cover_position(c, util_now_ms()));
+}
+
 /* PIN's current state, now. */
 static void daemon_state_send(struct daemon *d, size_t pin)
 {
 	d->pins[pin].pending = false;
+	if (d->cfg->pins[pin].is_cover) {
+		daemon_publish_cover(d, pin);
+		return;
+	}
 	if (d->cfg->pins[pin].light) {
 		publish_light(&d->pub, pin, lights_on(d->lights, pin),
 			      lights_brightness(d->lights, pin, d->cfg->pins[pin].brightness_scale),
@@ -205,7 +288,7 @@ static void daemon_timer_rearm(struct daemon *d)
 static void daemon_actions_run(struct daemon *d)
 {
 	const struct bridge_action *actions;
-	bool save = false;
+	bool save = false, save_covers = false;
 	size_t n;
 
 	actions = bridge_actions(d->bridge, &n);
@@ -238,10 +321,19 @@ static void daemon_actions_run(struct daemon *d)
 		case BRIDGE_ACTION_PUBLISH_EVENT:
 			daemon_publish_event(d, a->pin, a->event);
 			break;
+		case BRIDGE_ACTION_PUBLISH_COVER:
+			daemon_publish_cover(d, a->pin);
+			log_info("cover '%s': %s at %u", p->name,
+				 cover_state_name(cover_state_get(bridge_cover(d->bridge, a->pin))),
+				 cover_position(bridge_cover(d->bridge, a->pin), util_now_ms()));
+			save_covers |= !cover_moving(bridge_cover(d->bridge, a->pin));
+			break;
 		}
 	}
 	if (save && d->restore.path[0])
 		daemon_state_save(d);
+	if (save_covers)
+		daemon_covers_save(d);
 	daemon_timer_rearm(d);
 }
 
@@ -579,6 +671,38 @@ static void daemon_gpio_sources_remove(struct daemon *d)
  * level), a new bridge with the current levels (pulses, interlock waits and press timings in
  * progress start over), discovery documents of removed pins cleared, and a new MQTT
  * connection only when its settings changed. On failure nothing changed. */
+/* Before a reload: every cover in motion stops (its relays OFF, at once); returns the
+ * positions then (NULL: out of memory, positions unknown after the reload). */
+static int *daemon_covers_stop(struct daemon *d)
+{
+	uint64_t now = util_now_ms();
+
+	for (size_t k = 0; k < d->cfg->n_pins; k++) {
+		const struct cover *c = bridge_cover(d->bridge, k);
+
+		if (!c || !cover_moving(c))
+			continue;
+		log_notice("cover '%s': stopped for the reload", d->cfg->pins[k].name);
+		daemon_bridge_result(d, bridge_cover_command(d->bridge, k, COVER_COMMAND_STOP, 0, now),
+				     d->cfg->pins[k].name);
+	}
+	return daemon_cover_positions(d->cfg, d->bridge, now);
+}
+
+/* After a reload: each cover of the new configuration at the position of the cover of the
+ * same name before it (unknown for a new one). */
+static void daemon_covers_carry(const struct config *old, const int *positions,
+				const struct config *cfg, struct bridge *bridge)
+{
+	for (size_t i = 0; positions && i < cfg->n_pins; i++) {
+		if (!cfg->pins[i].is_cover)
+			continue;
+		for (size_t k = 0; k < old->n_pins; k++)
+			if (old->pins[k].is_cover && strcmp(old->pins[k].name, cfg->pins[i].name) == 0)
+				bridge_cover_restore(bridge, i, positions[k]);
+	}
+}
+
 static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 {
 	struct config *old = d->cfg, *retire = NULL, *retire_mqtt = NULL;
@@ -590,6 +714,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	struct daemon_pin *pins;
 	struct bridge *bridge = NULL;
 	bool *levels, *old_levels;
+	int *cover_positions = NULL;
 	char err[1024];
 	int r = -ENOMEM;
 
@@ -601,6 +726,8 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		log_error("reload: %s; the running configuration stays in force", strerror(-r));
 		goto free_arrays;
 	}
+	/* A reload never moves a motor: a cover in motion stops first, and keeps its position. */
+	cover_positions = daemon_covers_stop(d);
 	for (size_t k = 0; k < old->n_pins; k++)
 		old_levels[k] = bridge_pin_active(d->bridge, k);
 	if (reload_plan(old, old_levels, cfg, from, levels))
@@ -630,12 +757,12 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 		log_error("reload: %s; the running configuration stays in force", strerror(-r));
 		goto free_announce;
 	}
+	daemon_covers_carry(old, cover_positions, cfg, bridge);
 	/* Out of the loop before a chip's request (and its fd) may go away. */
 	daemon_gpio_sources_remove(d);
-	r = gpio_reload(d->gpio, cfg->pins, cfg->n_pins - cfg->n_lights, "gpio2mqtt", err,
-			sizeof(err));
+	r = gpio_reload(d->gpio, cfg->pins, config_line_pins(cfg), "gpio2mqtt", err, sizeof(err));
 	if (r == 0 && lights_reload(d->lights, cfg) < 0) { /* logged there */
-		r = gpio_reload(d->gpio, old->pins, old->n_pins - old->n_lights, "gpio2mqtt", err,
+		r = gpio_reload(d->gpio, old->pins, config_line_pins(old), "gpio2mqtt", err,
 				sizeof(err));
 		snprintf(err, sizeof(err), "a light could not be started");
 		r = -ENODEV;
@@ -654,7 +781,8 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		bool level;
 
-		if (!kind_of(&cfg->pins[i])->is_output && gpio_get(d->gpio, i, &level) == 0)
+		if (i < config_line_pins(cfg) && !kind_of(&cfg->pins[i])->is_output &&
+		    gpio_get(d->gpio, i, &level) == 0)
 			bridge_pin_sync(bridge, i, level);
 		if (cfg->pins[i].light)
 			bridge_pin_sync(bridge, i, lights_on(d->lights, i));
@@ -667,6 +795,7 @@ static int daemon_reload_apply(struct daemon *d, struct config *cfg)
 	pins = NULL;
 	d->cfg = cfg;
 	d->pub.cfg = cfg;
+	daemon_covers_path_set(d);
 	if (reconnect) {
 		/* Goodbye on the old topics, while the old settings are still there. */
 		log_notice("reload: the MQTT connection settings changed; connecting again");
@@ -729,6 +858,7 @@ free_announce:
 	announce_clear(&announce);
 	topics_free(topics);
 free_arrays:
+	free(cover_positions);
 	free(pins);
 	free(levels);
 	free(old_levels);
@@ -837,10 +967,27 @@ int daemon_new(struct daemon **out, struct config *cfg, const char *config_path)
 	return 0;
 }
 
+/* Every cover at its saved position, standing still (a restart never starts a motor). */
+static int daemon_covers_start(struct daemon *d)
+{
+	int *positions = malloc((d->cfg->n_pins ? d->cfg->n_pins : 1) * sizeof(*positions));
+
+	if (!positions) {
+		log_error("cannot set up the pins: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	daemon_covers_load(d, positions);
+	for (size_t i = 0; i < d->cfg->n_pins; i++)
+		if (d->cfg->pins[i].is_cover)
+			bridge_cover_restore(d->bridge, i, positions[i]);
+	free(positions);
+	return 0;
+}
+
 int daemon_pins_open(struct daemon *d)
 {
 	char err[1024];
-	size_t n_gpio = d->cfg->n_pins - d->cfg->n_lights; /* lights come last */
+	size_t n_gpio = config_line_pins(d->cfg); /* lights and covers have no GPIO line */
 	unsigned int *values; /* lights' brightness from the state file */
 	bool *levels;
 	int r;
@@ -889,6 +1036,8 @@ int daemon_pins_open(struct daemon *d)
 	free(levels);
 	if (r < 0)
 		log_error("cannot set up the pins: %s", strerror(-r));
+	else
+		r = daemon_covers_start(d);
 	return r;
 }
 

@@ -292,6 +292,90 @@ static int discovery_ha_config(const struct discovery *d, size_t pin, const char
 	return discovery_messages_take(out, topic, payload, true);
 }
 
+/* A cover: Home Assistant's MQTT cover with its state, position, set_position and stop. */
+static int discovery_ha_cover(const struct discovery *d, size_t pin, struct discovery_messages *out)
+{
+	static const char *const states[][2] = {
+		{ "state_open", "open" },	{ "state_opening", "opening" },
+		{ "state_closed", "closed" }, { "state_closing", "closing" },
+		{ "state_stopped", "stopped" }, { "payload_open", "OPEN" },
+		{ "payload_close", "CLOSE" },	{ "payload_stop", "STOP" },
+	};
+	const struct config_pin *p = &d->cfg->pins[pin];
+	const struct topics_pin *tp = &d->topics->pins[pin];
+	char *payload = NULL, *s;
+	cJSON *obj;
+	bool ok;
+
+	obj = cJSON_CreateObject();
+	if (!obj)
+		return -ENOMEM;
+	ok = discovery_json_str(obj, "name", p->display_name ? p->display_name : p->name);
+	s = util_printf("%s_%s", d->topics->ha_node, tp->object_id);
+	ok = ok && s && discovery_json_str(obj, "unique_id", s);
+	free(s);
+	ok = ok && discovery_json_str(obj, "state_topic", tp->state) &&
+	     discovery_json_str(obj, "command_topic", tp->set) &&
+	     discovery_json_str(obj, "position_topic", tp->position) &&
+	     discovery_json_str(obj, "set_position_topic", tp->set) &&
+	     cJSON_AddNumberToObject(obj, "position_open", 100) &&
+	     cJSON_AddNumberToObject(obj, "position_closed", 0);
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+		ok = ok && discovery_json_str(obj, states[k][0], states[k][1]);
+	if (p->payload == CONFIG_PAYLOAD_JSON)
+		ok = ok && discovery_json_str(obj, "value_template", "{{ value_json.state }}");
+	ok = ok && discovery_json_str(obj, "device_class",
+				      config_cover_class_to_string(p->cover_class));
+	ok = ok && cJSON_AddFalseToObject(obj, "retain") &&
+	     cJSON_AddFalseToObject(obj, "optimistic") &&
+	     cJSON_AddNumberToObject(obj, "qos", p->qos) && discovery_json_common(d, obj);
+	if (ok)
+		payload = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (!payload)
+		return -ENOMEM;
+	return discovery_messages_take(out, topics_ha_config(d->topics, pin, "cover"), payload,
+				       true);
+}
+
+static int discovery_homie_attr(const struct discovery *d, struct discovery_messages *out,
+				size_t pin, const char *property, const char *attr,
+				const char *value);
+
+/* A cover's Homie properties: state (enum), position (0..100, settable), command (settable:
+ * OPEN, CLOSE, STOP). */
+static int discovery_homie_cover(const struct discovery *d, size_t pin,
+				 struct discovery_messages *out)
+{
+	static const char *const attrs[][3] = {
+		{ "state", "$datatype", "enum" },
+		{ "state", "$format", "open,opening,closed,closing,stopped" },
+		{ "state", "$settable", "false" },
+		{ "state", "$retained", "true" },
+		{ "position", "$name", "Position" },
+		{ "position", "$datatype", "integer" },
+		{ "position", "$format", "0:100" },
+		{ "position", "$unit", "%" },
+		{ "position", "$settable", "true" },
+		{ "position", "$retained", "true" },
+		{ "command", "$name", "Command" },
+		{ "command", "$datatype", "enum" },
+		{ "command", "$format", "OPEN,CLOSE,STOP" },
+		{ "command", "$settable", "true" },
+		{ "command", "$retained", "false" },
+	};
+	const struct config_pin *p = &d->cfg->pins[pin];
+	int r;
+
+	r = discovery_homie_add(d, out, pin, "$properties", "state,position,command");
+	if (r == 0)
+		r = discovery_homie_attr(d, out, pin, "state", "$name",
+					 p->display_name ? p->display_name : p->name);
+	for (size_t k = 0; r == 0 && k < sizeof(attrs) / sizeof(attrs[0]); k++)
+		r = discovery_homie_attr(d, out, pin, attrs[k][0], attrs[k][1], attrs[k][2]);
+	return r;
+}
+
 /* A PWM light (src/kind_light.c): a Home Assistant light with brightness. With JSON payloads
  * the JSON schema (state, brightness and transition in one command, as the light takes them);
  * with plain ones the default schema, the brightness on its own topic and sent as a number to
@@ -487,6 +571,10 @@ int discovery_ha_configs(const struct discovery *d, struct discovery_messages *o
 	for (size_t i = 0; i < d->cfg->n_pins && r == 0; i++) {
 		const struct config_pin *p = &d->cfg->pins[i];
 
+		if (p->is_cover) {
+			r = discovery_ha_cover(d, i, out);
+			continue;
+		}
 		/* The kind names the component (src/kind.h); events get an "event" entity. */
 		if (d->topics->pins[i].has_state && kind_of(p)->own_driver) /* a PWM light */
 			r = discovery_ha_light(d, i, out);
@@ -670,6 +758,10 @@ int discovery_homie_tree(const struct discovery *d, struct discovery_messages *o
 					p->display_name ? p->display_name : p->name);
 		if (r == 0)
 			r = discovery_homie_add(d, out, i, "$type", kind_of(p)->homie_type);
+		if (r == 0 && p->is_cover) {
+			r = discovery_homie_cover(d, i, out);
+			continue;
+		}
 		if (r == 0 && d->topics->pins[i].rate) {
 			r = discovery_homie_counter(d, i, out);
 			continue;

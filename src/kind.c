@@ -33,7 +33,7 @@ bool kind_input_persists(const struct config_pin *c)
 
 /* Every kind; a new kind is one more line here. */
 static const struct pin_kind *const kind_all[] = { &kind_switch, &kind_button, &kind_output,
-						   &kind_counter, &kind_light };
+						   &kind_counter, &kind_light, &kind_cover };
 
 /* The configuration decides a pin's kind (config_pin_kind(), from its direction and mode);
  * this finds the module with that bit. */

@@ -95,6 +95,7 @@ extern const struct pin_kind kind_button;
 extern const struct pin_kind kind_output;
 extern const struct pin_kind kind_counter;
 extern const struct pin_kind kind_light;
+extern const struct pin_kind kind_cover;
 
 /* For the input kinds: their state is published with publish_state = true, as a
  * "binary_sensor"; an input is read at start, never restored. */

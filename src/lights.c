@@ -117,7 +117,7 @@ int lights_open(struct lights **out, const struct config *cfg, const struct pwm_
 		const bool *on, const unsigned int *values)
 {
 	struct lights *l = calloc(1, sizeof(*l));
-	size_t first = cfg->n_pins - cfg->n_lights;
+	size_t first = config_line_pins(cfg); /* the lights follow the GPIO pins */
 	int r = 0;
 
 	if (!l)
@@ -157,7 +157,7 @@ void lights_close(struct lights *l)
 
 int lights_reload(struct lights *l, const struct config *cfg)
 {
-	size_t first = cfg->n_pins - cfg->n_lights;
+	size_t first = config_line_pins(cfg); /* the lights follow the GPIO pins */
 	struct lights_one *items = calloc(cfg->n_lights ? cfg->n_lights : 1, sizeof(*items));
 	bool *kept = calloc(l->n ? l->n : 1, sizeof(*kept));
 	size_t n = 0;

@@ -106,10 +106,14 @@ static size_t main_check_lights(const struct config *cfg)
 	bool noted = false;
 
 	pwm_sysfs_default(&sys);
-	for (size_t i = cfg->n_pins - cfg->n_lights; i < cfg->n_pins; i++) {
+	for (size_t i = 0; i < cfg->n_pins; i++) {
 		const struct config_pin *p = &cfg->pins[i];
 		char msg[1400];
-		int r = pwm_check(&sys, p->name, p->pwm.chip, p->pwm.channel, msg, sizeof(msg));
+		int r;
+
+		if (!p->light)
+			continue;
+		r = pwm_check(&sys, p->name, p->pwm.chip, p->pwm.channel, msg, sizeof(msg));
 
 		if (r == PWM_CHECK_NO_CHIPS && !noted)
 			log_notice("no PWM chip on this machine: the PWM lights were not looked up");
@@ -127,8 +131,7 @@ static size_t main_check_lights(const struct config *cfg)
 static size_t main_check_lines(const struct config *cfg)
 {
 	size_t problems = 0;
-	/* PWM lights (the last n_lights pins) have no GPIO line. */
-	int r = gpio_check(cfg->pins, cfg->n_pins - cfg->n_lights, main_line_problem, (void *)cfg,
+	int r = gpio_check(cfg->pins, config_line_pins(cfg), main_line_problem, (void *)cfg,
 			   &problems);
 
 	if (r == GPIO_CHECK_NO_CHIPS)

@@ -62,6 +62,31 @@ void publish_state(const struct publish *p, size_t pin, bool active, uint64_t ch
 			    true);
 }
 
+void publish_cover(const struct publish *p, size_t pin, const char *state, unsigned int position)
+{
+	const struct config_pin *cp = &p->cfg->pins[pin];
+	const struct topics_pin *tp = &p->topics->pins[pin];
+	char json[96], number[16];
+	const char *payload = state;
+	int r;
+
+	if (!p->connected)
+		return;
+	snprintf(number, sizeof(number), "%u", position);
+	if (cp->payload == CONFIG_PAYLOAD_JSON) {
+		snprintf(json, sizeof(json), "{\"state\":\"%s\",\"position\":%u}", state, position);
+		payload = json;
+	}
+	r = mqtt_publish(p->mqtt, tp->state, payload, strlen(payload), cp->qos, cp->retain, NULL);
+	if (r == 0)
+		r = mqtt_publish(p->mqtt, tp->position, number, strlen(number), cp->qos, cp->retain,
+				 NULL);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning("cover '%s': cannot publish %s: %s", cp->name, payload, strerror(-r));
+	publish_homie_value(p, pin, tp->homie_state, state, true);
+	publish_homie_value(p, pin, tp->homie_position, number, true);
+}
+
 void publish_light(const struct publish *p, size_t pin, bool on, unsigned int brightness,
 		   unsigned int percent, uint64_t changed_ns, uint64_t seq)
 {

@@ -55,6 +55,26 @@ static char *topics_node_id_make(const char *name)
 	return topics_id(name, "abcdefghijklmnopqrstuvwxyz0123456789-", '-', true);
 }
 
+/* A cover's position: <base>/<name>/position, and Homie's settable position property. */
+static int topics_cover_build(struct topics *t, size_t i)
+{
+	struct topics_pin *tp = &t->pins[i];
+
+	if (!t->cfg->pins[i].is_cover)
+		return 0;
+	tp->position = util_printf("%s/%s/position", t->cfg->mqtt.base_topic, t->cfg->pins[i].name);
+	if (!tp->position)
+		return -ENOMEM;
+	if (!t->homie_base)
+		return 0;
+	tp->homie_position = util_printf("%s/%s/position", t->homie_base, tp->node_id);
+	tp->homie_position_set = util_printf("%s/%s/position/set", t->homie_base, tp->node_id);
+	/* Its commands go to a "command" property: its state property is not settable. */
+	free(tp->homie_set);
+	tp->homie_set = util_printf("%s/%s/command/set", t->homie_base, tp->node_id);
+	return tp->homie_position && tp->homie_position_set && tp->homie_set ? 0 : -ENOMEM;
+}
+
 /* A PWM light's brightness topics (src/kind_light.c); nothing for other kinds. */
 static int topics_light_build(struct topics *t, struct topics_pin *tp, const struct pin_kind *kind)
 {
@@ -70,6 +90,14 @@ static int topics_light_build(struct topics *t, struct topics_pin *tp, const str
 	return tp->homie_brightness && tp->homie_brightness_set ? 0 : -ENOMEM;
 }
 
+/* The topics of a kind of its own (lights, covers); nothing for the other kinds. */
+static int topics_kind_build(struct topics *t, size_t i, const struct pin_kind *kind)
+{
+	int r = topics_light_build(t, &t->pins[i], kind);
+
+	return r < 0 ? r : topics_cover_build(t, i);
+}
+
 static int topics_pin_build(struct topics *t, size_t i)
 {
 	const struct config_pin *p = &t->cfg->pins[i];
@@ -80,7 +108,7 @@ static int topics_pin_build(struct topics *t, size_t i)
 
 	tp->has_state = kind->has_state(p);
 	tp->has_event = kind->has_events;
-	tp->commands = kind->is_output;
+	tp->commands = kind->is_output || p->is_cover;
 	tp->state = util_printf("%s/%s", base, p->name);
 	tp->set = util_printf("%s/%s/set", base, p->name);
 	tp->pulse = util_printf("%s/%s/pulse", base, p->name);
@@ -101,7 +129,7 @@ static int topics_pin_build(struct topics *t, size_t i)
 		}
 	}
 	if (!t->homie_base)
-		return topics_light_build(t, tp, kind);
+		return topics_kind_build(t, i, kind);
 	if (tp->has_state) {
 		tp->homie_state = util_printf("%s/%s/state", t->homie_base, tp->node_id);
 		if (!tp->homie_state)
@@ -117,7 +145,7 @@ static int topics_pin_build(struct topics *t, size_t i)
 		if (!tp->homie_set)
 			return -ENOMEM;
 	}
-	return topics_light_build(t, tp, kind);
+	return topics_kind_build(t, i, kind);
 }
 
 /* The command subscriptions (struct topics): pointers into the topics built above. */
@@ -200,6 +228,9 @@ void topics_free(struct topics *t)
 		free(tp->homie_state);
 		free(tp->homie_event);
 		free(tp->homie_set);
+		free(tp->position);
+		free(tp->homie_position);
+		free(tp->homie_position_set);
 		free(tp->rate);
 		free(tp->homie_total);
 		free(tp->homie_rate);
@@ -325,6 +356,20 @@ int topics_route(const struct topics *t, const char *topic, struct topics_match 
 			const char *node = t->pins[i].node_id;
 
 			if (t->pins[i].commands && strlen(node) == len && memcmp(node, level, len) == 0) {
+				m->pin = i;
+				m->name = t->cfg->pins[i].name;
+				m->name_len = strlen(m->name);
+				return TOPICS_ROUTE_SET;
+			}
+		}
+	}
+	if (t->homie_base && (topics_level(t->homie_base, topic, "/position/set", &level, &len) ||
+			      topics_level(t->homie_base, topic, "/command/set", &level, &len))) {
+		for (size_t i = 0; i < t->n_pins; i++) {
+			const char *node = t->pins[i].node_id;
+
+			if (t->pins[i].homie_position_set && strlen(node) == len &&
+			    memcmp(node, level, len) == 0) {
 				m->pin = i;
 				m->name = t->cfg->pins[i].name;
 				m->name_len = strlen(m->name);

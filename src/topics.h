@@ -53,6 +53,11 @@ struct topics_pin {
 	char *brightness;  /* <base>/<name>/brightness: the brightness with plain payloads */
 	char *homie_brightness;     /* homie/<device>/<node>/brightness; NULL: Homie off */
 	char *homie_brightness_set; /* homie/<device>/<node>/brightness/set; NULL: Homie off */
+	/* covers only (NULL for every other pin): <base>/<name>/position, and Homie's position
+	 * property and its set topic (NULL: Homie off) */
+	char *position;
+	char *homie_position;
+	char *homie_position_set;
 };
 
 struct topics {

@@ -4,6 +4,8 @@
  * error lines of its sibling .expected file. Paths are relative to tests/unit, so messages read
  * "config/bad/foo.conf:7: ...". */
 #include "config.h"
+#include "config_schema.h"
+#include "kind.h"
 #include "tap.h"
 
 #include <ctype.h>
@@ -949,6 +951,59 @@ static void test_trailing_comma(void)
 	config_errors_clear(&errors);
 }
 
+/* Every kind in one file: the pins' order (GPIO pins, then lights, then covers), their kinds,
+ * and the GPIO part (config_line_pins(): what gpio.c is given) holding the GPIO pins only. */
+static void test_all_kinds(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t kind;
+		const struct pin_kind *module;
+	} want[] = {
+		{ "door", CONFIG_KIND_SWITCH, &kind_switch },
+		{ "electricity", CONFIG_KIND_COUNTER, &kind_counter },
+		{ "wall_up", CONFIG_KIND_BUTTON, &kind_button },
+		{ "relay", CONFIG_KIND_OUTPUT, &kind_output },
+		{ "up", CONFIG_KIND_OUTPUT, &kind_output },
+		{ "down", CONFIG_KIND_OUTPUT, &kind_output },
+		{ "strip", CONFIG_KIND_LIGHT, &kind_light },
+		{ "shutter", CONFIG_KIND_COVER, &kind_cover },
+	};
+	const size_t n = sizeof(want) / sizeof(want[0]);
+	struct config *cfg = load_good("config/good/all-kinds.conf");
+	size_t lines;
+
+	if (!cfg)
+		return; /* load_good() failed the test */
+	tap_is_int((long long)cfg->n_pins, (long long)n, "all kinds: 8 pins");
+	for (size_t i = 0; i < n && i < cfg->n_pins; i++) {
+		const struct config_pin *p = &cfg->pins[i];
+
+		tap_is_str(p->name, want[i].name, "all kinds: pin %zu is %s", i, want[i].name);
+		tap_ok(config_pin_kind(p) == want[i].kind && kind_of(p) == want[i].module,
+		       "all kinds: %s is a %s", want[i].name, want[i].module->name);
+	}
+	lines = config_line_pins(cfg);
+	tap_is_int((long long)lines, 6, "all kinds: the first 6 pins have a GPIO line");
+	for (size_t i = 0; i < cfg->n_pins; i++)
+		tap_ok(((config_pin_kind(&cfg->pins[i]) & CONFIG_KINDS_GPIO) != 0) == (i < lines),
+		       "all kinds: %s is %s the GPIO part", cfg->pins[i].name,
+		       i < lines ? "in" : "not in");
+	tap_is_int((long long)cfg->n_lights, 1, "all kinds: one light");
+	tap_ok(cfg->pins[lines].light, "all kinds: the light comes right after the GPIO pins");
+	tap_is_int((long long)cfg->n_inputs, 3, "all kinds: 3 inputs");
+	tap_is_int((long long)cfg->n_outputs, 4, "all kinds: 4 outputs (the light counted)");
+	if (cfg->n_pins == n) {
+		const struct config_pin *c = &cfg->pins[7];
+
+		tap_ok(c->cover_relay[COVER_RELAY_UP] == 4 && c->cover_relay[COVER_RELAY_DOWN] == 5,
+		       "all kinds: the cover's relays are the outputs up and down (4, 5)");
+		tap_ok(c->cover_button[1] == 2 && c->cover_button[0] == CONFIG_PIN_NONE,
+		       "all kinds: the cover's up button is the input wall_up (2)");
+	}
+	config_free(cfg);
+}
+
 int main(void)
 {
 	if (chdir(TEST_DATA_DIR) != 0) {
@@ -962,6 +1017,7 @@ int main(void)
 	test_minimal();
 	test_full();
 	test_light_control();
+	test_all_kinds();
 	test_chip_offset();
 	test_overrides();
 	test_password();

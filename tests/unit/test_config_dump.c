@@ -32,6 +32,7 @@ static const struct golden goldens[] = {
 	{ "config/good/name-limits.conf", "name-limits" },
 	{ "config/good/counter.conf", "counter" },
 	{ "config/good/pwm-light.conf", "pwm-light" }, /* PWM lights */
+	{ "config/good/covers.conf", "covers" },
 };
 
 static char *file_read(const char *path, size_t *len)

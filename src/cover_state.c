@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+#include "cover_state.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file.h"
+#include "util.h"
+
+/* Format, one record per line:
+ *   gpio2mqtt-covers 1
+ *   <name> <position 0..100>     (one line per cover whose position is known)
+ *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>
+ * Anything else, or a checksum that does not match, makes the file corrupt. */
+#define COVER_STATE_MAGIC "gpio2mqtt-covers 1\n"
+#define COVER_STATE_SIZE_MAX (64 * 1024)
+
+static int cover_state_corrupt(char *why, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int cover_state_corrupt(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+	return COVER_STATE_OUTCOME_CORRUPT;
+}
+
+/* "0".."100" exactly. */
+static int cover_state_number(const char *s)
+{
+	int v = 0;
+
+	if (!s[0] || strlen(s) > 3 || (s[0] == '0' && s[1]))
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v <= 100 ? v : -1;
+}
+
+static int cover_state_parse(char *data, size_t len, const struct config *cfg, int *positions,
+			     char *why, size_t why_size)
+{
+	size_t magic = strlen(COVER_STATE_MAGIC);
+	char *line, *next, *sum, *end;
+	int *found;
+	uint64_t want;
+	int r = 0;
+
+	if (len < magic || memcmp(data, COVER_STATE_MAGIC, magic) != 0)
+		return cover_state_corrupt(why, why_size, "it does not start with the format line");
+	sum = strstr(data, "\nchecksum ");
+	if (!sum)
+		return cover_state_corrupt(why, why_size, "it has no checksum line");
+	sum++;
+	want = strtoull(sum + strlen("checksum "), &end, 16);
+	if (end != sum + strlen("checksum ") + 16 || strcmp(end, "\n") != 0)
+		return cover_state_corrupt(why, why_size, "its checksum line is malformed");
+	if (util_fnv1a(data, (size_t)(sum - data), UTIL_FNV1A_OFFSET) != want)
+		return cover_state_corrupt(why, why_size, "its checksum does not match");
+	*sum = '\0';
+	/* Apply nothing unless the whole file is good. */
+	found = malloc((cfg->n_pins ? cfg->n_pins : 1) * sizeof(*found));
+	if (!found)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_pins; i++)
+		found[i] = -1;
+	for (line = data + magic; *line; line = next) {
+		char *space, *nl = strchr(line, '\n');
+		int v;
+
+		if (!nl) {
+			r = cover_state_corrupt(why, why_size, "a line is not terminated");
+			goto free_found;
+		}
+		*nl = '\0';
+		next = nl + 1;
+		space = strrchr(line, ' ');
+		if (!space || space == line) {
+			r = cover_state_corrupt(why, why_size, "malformed line '%s'", line);
+			goto free_found;
+		}
+		*space = '\0';
+		v = cover_state_number(space + 1);
+		if (v < 0) {
+			r = cover_state_corrupt(why, why_size, "bad position for '%s'", line);
+			goto free_found;
+		}
+		/* A cover since removed from the configuration is skipped. */
+		for (size_t i = 0; i < cfg->n_pins; i++)
+			if (cfg->pins[i].is_cover && strcmp(cfg->pins[i].name, line) == 0)
+				found[i] = v;
+	}
+	for (size_t i = 0; i < cfg->n_pins; i++)
+		if (found[i] >= 0)
+			positions[i] = found[i];
+free_found:
+	free(found);
+	return r;
+}
+
+int cover_state_load(const char *path, const struct config *cfg, int *positions, char *why,
+		     size_t why_size)
+{
+	char *data;
+	size_t len;
+	int r;
+
+	why[0] = '\0';
+	r = file_read_regular(path, COVER_STATE_SIZE_MAX, &data, &len);
+	if (r == FILE_READ_MISSING) {
+		snprintf(why, why_size, "no state file yet");
+		return COVER_STATE_OUTCOME_MISSING;
+	}
+	if (r > 0)
+		return cover_state_corrupt(why, why_size, "%s", file_read_outcome_string(r));
+	if (r < 0)
+		return r;
+	if (strlen(data) != len)
+		r = cover_state_corrupt(why, why_size, "it contains NUL bytes");
+	else
+		r = cover_state_parse(data, len, cfg, positions, why, why_size);
+	free(data);
+	return r;
+}
+
+int cover_state_save(const char *path, const struct config *cfg, const int *positions)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	mem = open_memstream(&data, &len);
+	if (!mem)
+		return -ENOMEM;
+	fputs(COVER_STATE_MAGIC, mem);
+	for (size_t i = 0; i < cfg->n_pins; i++)
+		if (cfg->pins[i].is_cover && positions[i] >= 0 && positions[i] <= 100)
+			fprintf(mem, "%s %d\n", cfg->pins[i].name, positions[i]);
+	if (fflush(mem) != 0) {
+		fclose(mem);
+		free(data);
+		return -ENOMEM;
+	}
+	fprintf(mem, "checksum %016llx\n",
+		(unsigned long long)util_fnv1a(data, len, UTIL_FNV1A_OFFSET));
+	if (fclose(mem) != 0) {
+		free(data);
+		return -ENOMEM;
+	}
+	r = file_replace(path, data, len);
+	free(data);
+	return r;
+}
