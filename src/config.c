@@ -1006,6 +1006,9 @@ static int config_hook_run(struct config_loader *ld, const struct config_key *ro
 		break;
 	case CONFIG_HOOK_PWM:
 		return config_light_pwm_read(ld->errors, ld->path, g, ctx, pin);
+	case CONFIG_HOOK_PAYLOAD:
+		r = set ? config_check_pin_payload(ctx, pin, &message) : CONFIG_CHECK_OK;
+		break;
 	default: /* top-level groups and lists: config_parse(); offset: the line hook */
 		return 0;
 	}

@@ -366,6 +366,16 @@ int config_check_pin_device_class(const char *ctx, const struct config_pin *pin,
 				       "\"energy\", \"water\", \"gas\"", ctx, quoted);
 }
 
+int config_check_pin_payload(const char *ctx, const struct config_pin *pin, char **message)
+{
+	if (pin->payload != CONFIG_PAYLOAD_JSON || pin->direction != CONFIG_DIRECTION_INPUT ||
+	    pin->mode != CONFIG_INPUT_MODE_COUNTER)
+		return CONFIG_CHECK_OK;
+	return config_problem(message, "%s: payload = \"json\" does not apply to a counter: it "
+				       "publishes plain numbers and takes plain commands (a total "
+				       "such as 12345.678, or reset)", ctx);
+}
+
 int config_check_counter_unit(const char *ctx, const struct config_pin *pin, const char *key,
 			      const char *value, char **message)
 {

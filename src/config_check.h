@@ -30,6 +30,8 @@ int config_check_device_class(const char *ctx, const char *value, char **message
  * water, gas: those Home Assistant's Energy dashboard takes). */
 int config_check_pin_device_class(const char *ctx, const struct config_pin *pin, const char *value,
 				  char **message);
+/* payload of PIN: "json" where the kind has JSON payloads (not a counter: plain numbers). */
+int config_check_pin_payload(const char *ctx, const struct config_pin *pin, char **message);
 /* A counter's unit or rate_unit (KEY), VALUE: one Home Assistant accepts for its device class
  * (energy when none is set). */
 int config_check_counter_unit(const char *ctx, const struct config_pin *pin, const char *key,

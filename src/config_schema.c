@@ -284,7 +284,7 @@ const struct config_key config_pin_keys[] = {
 	{ .name = "accept_retained", .type = CONFIG_KEY_BOOL, .offset = PIN(accept_retained, bool),
 	  .inherit = MQTT(accept_retained_commands, bool) },
 	ROW_ENUM("payload", CONFIG_ENUM_FIELD(struct config_pin, payload), config_payload_names,
-		 CONFIG_PAYLOAD_PLAIN),
+		 CONFIG_PAYLOAD_PLAIN, .hook = CONFIG_HOOK_PAYLOAD),
 	{ .name = "qos", .type = CONFIG_KEY_INT, .offset = PIN(qos, int), .min = 0, .max = 2,
 	  .range = "0, 1 or 2", .inherit = MQTT(qos, int) },
 	{ .name = "retain", .type = CONFIG_KEY_BOOL, .offset = PIN(retain, bool),

@@ -156,6 +156,8 @@ enum config_hook {
 	/* PWM lights (src/config_light.c) */
 	CONFIG_HOOK_LIGHTS,
 	CONFIG_HOOK_PWM,
+	/* payload: "json" is refused where a kind publishes plain values only (counters) */
+	CONFIG_HOOK_PAYLOAD,
 };
 
 #define CONFIG_NO_INHERIT SIZE_MAX

@@ -854,6 +854,13 @@ int discovery_topics_owned(const struct discovery *d, char ***topics, size_t *n)
 		if (r == 0 && d->topics->pins[i].homie_rate)
 			r = discovery_messages_take(&list, strdup(d->topics->pins[i].homie_rate),
 						    strdup("0"), true);
+		/* A cover's position, and its Homie value. */
+		if (r == 0 && d->topics->pins[i].position && d->cfg->pins[i].retain)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].position),
+						    strdup("0"), true);
+		if (r == 0 && d->topics->pins[i].homie_position)
+			r = discovery_messages_take(&list, strdup(d->topics->pins[i].homie_position),
+						    strdup("0"), true);
 	}
 	if (r < 0)
 		goto clear_list;
@@ -877,6 +884,31 @@ clear_list:
 	return r;
 }
 
+/* The retained topics a pin may have one level under its state topic <base>/<name> (see
+ * topics.c): a PWM light's brightness with plain payloads, a counter's rate, a cover's
+ * position. Nothing else there is ours: commands (/set, /pulse) are never retained by us. */
+static const char *const discovery_pin_subtopics[] = { "brightness", "rate", "position" };
+
+/* Whether LEVEL (after "<base>/") names a pin's retained topic: "<name>" or
+ * "<name>/<one of discovery_pin_subtopics>", the name not status or health (no pin has those
+ * names; a list that says so is not believed). */
+static bool discovery_pin_level_ours(const char *level)
+{
+	const char *slash = strchr(level, '/');
+	size_t len = slash ? (size_t)(slash - level) : strlen(level);
+
+	if (len == 0 || (len == 6 && strncmp(level, "status", 6) == 0) ||
+	    (len == 6 && strncmp(level, "health", 6) == 0))
+		return false;
+	if (!slash)
+		return true;
+	for (size_t i = 0; i < sizeof(discovery_pin_subtopics) / sizeof(*discovery_pin_subtopics);
+	     i++)
+		if (strcmp(slash + 1, discovery_pin_subtopics[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Whether TOPIC can only have been announced by this machine: a Home Assistant config
  * "<any prefix>/<component>/<our node id>/<object id>/config" (any prefix, so documents under a
  * prefix the configuration no longer uses are still ours to clear) or anything under our Homie
@@ -889,12 +921,10 @@ static bool discovery_topic_ours(const struct discovery *d, const char *topic)
 	const char *end = topic + strlen(topic);
 	size_t n = 0, node_len = strlen(d->topics->ha_node), base_len = strlen(base);
 
-	/* A pin's state: one level under our base topic, but not status or health (no pin has
-	 * those names; a list that says so is not believed). */
+	/* A pin's state one level under our base topic, or its brightness, rate or position. */
 	if (strncmp(topic, base, base_len) == 0 && topic[base_len] == '/') {
 		level = topic + base_len + 1;
-		return level[0] && !strchr(level, '/') && strcmp(level, "status") != 0 &&
-		       strcmp(level, "health") != 0;
+		return discovery_pin_level_ours(level);
 	}
 	if (strncmp(topic, "homie/", 6) == 0 && strncmp(topic + 6, d->topics->homie_device,
 							strlen(d->topics->homie_device)) == 0 &&

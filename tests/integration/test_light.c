@@ -370,6 +370,75 @@ static void scenario_discovery(void)
 	daemon_stop();
 }
 
+/* Issue 17: a light with plain payloads removed by a reload takes its retained brightness
+ * with it; topics of the same shape that are not ours stay, even when the list of announced
+ * topics names them. */
+static void scenario_removal(void)
+{
+	const char *const foreign[] = { BASE "/strip/color", BASE "/x/strip/brightness" };
+	char text[2048], topics[PATH_LEN + 32];
+	struct snapshot s;
+	size_t c = watch_mark();
+	FILE *f;
+
+	snprintf(text, sizeof(text),
+		 "mqtt = { brokers = ( { host = \"127.0.0.1\"; port = %d; } ); base_topic = \"" BASE
+		 "\";\n  client_id = \"g2m-light-%ld\"; };\n"
+		 "inputs = ( { name = \"wall\"; line = \"GPIO17\"; } );\n"
+		 "lights = ( { name = \"strip\"; pwm = { chip = \"test-pwm.0\"; channel = 1; "
+		 "frequency_hz = 1000; gamma = 1.0; }; transition_ms = 0; } );\n"
+		 "state_dir = \"%s\";\ndiscovery = { homeassistant = true; homie = false; };\n",
+		 T.broker.port, (long)getpid(), T.state);
+	if (!tap_ok(file_write(T.config, text), "a light with plain payloads") || !daemon_up())
+		return;
+	if (!tap_ok(watch_wait(c, STATE_TOPIC, "OFF", TIMEOUT_MS) >= 0, "started, off"))
+		return;
+	command("60");
+	if (!tap_ok(watch_wait(c, STATE_TOPIC "/brightness", "60", TIMEOUT_MS) >= 0,
+		    "its brightness is published"))
+		return;
+	snprintf(topics, sizeof(topics), "%s/discovery.topics", T.state);
+	if (!tap_ok(file_wait_count(topics, STATE_TOPIC "/brightness\n", 1, TIMEOUT_MS),
+		    "the retained brightness is in the list of announced topics"))
+		return;
+	f = fopen(topics, "a");
+	for (size_t i = 0; f && i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		watch_publish(foreign[i], "keep", 4, true);
+		fprintf(f, "%s\n", foreign[i]);
+	}
+	if (!tap_ok(f && fclose(f) == 0, "foreign retained topics, also listed"))
+		return;
+
+	/* The light goes. */
+	snprintf(text, sizeof(text),
+		 "mqtt = { brokers = ( { host = \"127.0.0.1\"; port = %d; } ); base_topic = \"" BASE
+		 "\";\n  client_id = \"g2m-light-%ld\"; };\n"
+		 "inputs = ( { name = \"wall\"; line = \"GPIO17\"; } );\n"
+		 "state_dir = \"%s\";\ndiscovery = { homeassistant = true; homie = false; };\n",
+		 T.broker.port, (long)getpid(), T.state);
+	c = watch_mark();
+	if (!tap_ok(file_write(T.config, text), "the configuration without the light"))
+		return;
+	kill(T.daemon, SIGHUP);
+	tap_ok(watch_wait(c, STATE_TOPIC, "", TIMEOUT_MS) >= 0, "the removed light's state cleared");
+	tap_ok(watch_wait(c, STATE_TOPIC "/brightness", "", TIMEOUT_MS) >= 0,
+	       "its retained brightness cleared");
+	if (tap_ok(snapshot_take(T.broker.port, BASE "/#", &s), "read what is retained")) {
+		tap_ok(!snapshot_find(&s, STATE_TOPIC "/brightness") && !snapshot_find(&s, STATE_TOPIC),
+		       "nothing of the light is retained");
+		for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+			const struct msg *m = snapshot_find(&s, foreign[i]);
+
+			tap_ok(m && strcmp(m->payload, "keep") == 0, "not ours, left alone: %s",
+			       foreign[i]);
+		}
+		for (size_t i = 0; i < s.n; i++)
+			tap_diag("retained: %s", s.items[i].topic);
+		snapshot_free(&s);
+	}
+	daemon_stop();
+}
+
 static void finish(void)
 {
 	if (tap_failures() && T.err[0])
@@ -381,6 +450,7 @@ static void finish(void)
 static const struct scenario scenarios[] = {
 	{ "commands", scenario_commands },
 	{ "discovery", scenario_discovery },
+	{ "removal", scenario_removal },
 };
 
 int main(int argc, char **argv)

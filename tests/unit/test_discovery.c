@@ -735,6 +735,14 @@ static void test_removals(void)
 		"gpio2mqtt/pi/health",
 		"gpio2mqtt/pi/gone/set",         /* not a state */
 		"gpio2mqtt/other/x",             /* another base */
+		"gpio2mqtt/pi/gone/brightness",  /* a removed light's brightness: ours */
+		"gpio2mqtt/pi/gone/rate",        /* a removed counter's rate: ours */
+		"gpio2mqtt/pi/gone/position",    /* a removed cover's position: ours */
+		"gpio2mqtt/pi/gone/color",       /* a shape we never publish */
+		"gpio2mqtt/pi/a/b/brightness",   /* two levels under the base: no pin's */
+		"gpio2mqtt/pi/status/rate",      /* no pin is named status or health */
+		"gpio2mqtt/pi/health/brightness",
+		"gpio2mqtt/pi//brightness",      /* an empty name */
 	};
 	size_t n_previous = sizeof(previous) / sizeof(previous[0]);
 	FILE *f;
@@ -768,18 +776,22 @@ static void test_removals(void)
 	qsort(previous, n_previous, sizeof(previous[0]), cmp_str);
 	tap_is_int(discovery_removals(d, previous, n_previous, owned, n_owned, &clears), 0,
 		   "removals");
-	tap_is_int((long long)clears.n, 4, "four stale topics of ours");
-	tap_ok(clears.n == 4 &&
+	tap_is_int((long long)clears.n, 7, "seven stale topics of ours");
+	tap_ok(clears.n == 7 &&
 		       strcmp(clears.items[0].topic, "gpio2mqtt/pi/gone") == 0 &&
-		       strcmp(clears.items[1].topic, "ha/light/gpio2mqtt_" ID_A "/old/config") == 0 &&
-		       strcmp(clears.items[2].topic,
+		       strcmp(clears.items[1].topic, "gpio2mqtt/pi/gone/brightness") == 0 &&
+		       strcmp(clears.items[2].topic, "gpio2mqtt/pi/gone/position") == 0 &&
+		       strcmp(clears.items[3].topic, "gpio2mqtt/pi/gone/rate") == 0 &&
+		       strcmp(clears.items[4].topic, "ha/light/gpio2mqtt_" ID_A "/old/config") == 0 &&
+		       strcmp(clears.items[5].topic,
 			      "homeassistant/switch/gpio2mqtt_" ID_A "/gone/config") == 0 &&
-		       strcmp(clears.items[3].topic, "homie/gpio2mqtt-" ID_A "/gone/$name") == 0,
-	       "the removed pin's state, configs (also under an old prefix) and Homie attribute, "
-	       "nothing of other machines or programs, never status or health");
+		       strcmp(clears.items[6].topic, "homie/gpio2mqtt-" ID_A "/gone/$name") == 0,
+	       "the removed pin's state, brightness, position and rate, configs (also under an "
+	       "old prefix) and Homie attribute, nothing of other machines or programs, never "
+	       "status or health, no other topic under a pin");
 	for (size_t i = 0; i < clears.n; i++)
 		tap_diag("cleared %s", clears.items[i].topic);
-	tap_ok(clears.n == 4 && clears.items[0].retain && clears.items[0].payload[0] == '\0',
+	tap_ok(clears.n == 7 && clears.items[0].retain && clears.items[0].payload[0] == '\0',
 	       "cleared with an empty retained message");
 	discovery_messages_clear(&clears);
 
