@@ -76,6 +76,8 @@ struct cover_config {
 	unsigned int max_run_ms;     /* a run ends after this long at the latest, > 0 */
 	unsigned int pulse_ms;       /* the pulse wiring: how long one pulse is, > 0 */
 	bool endstop[2];             /* an end-stop input at COVER_END_CLOSED / COVER_END_OPEN */
+	unsigned int position_interval_ms; /* while the motor runs, publish the position this
+					    * often; 0: only when it starts and stops */
 };
 
 /* What one call asks for. */
@@ -119,6 +121,7 @@ struct cover {
 	bool in_flight;             /* a pulse asked for, not ON yet */
 	bool pulse_on;              /* a pulse is ON */
 	unsigned int pulses;        /* pulses still to send after those on their way */
+	uint64_t next_report;       /* while the motor runs: when to publish the position next */
 };
 
 /* POSITION 0..100, or -1 when unknown (then 50 is assumed until a full run). Requests nothing. */
@@ -140,7 +143,8 @@ void cover_relay_driven(struct cover *m, enum cover_relay relay, bool active, ui
 void cover_endstop(struct cover *m, enum cover_end end, bool active, uint64_t now,
 		   struct cover_out *out);
 
-/* Carries out what is due at NOW (cover_deadline() has passed). */
+/* Carries out what is due at NOW (cover_deadline() has passed): the end of a run, and while the
+ * motor runs, every position_interval_ms after its real ON, "publish me". */
 void cover_tick(struct cover *m, uint64_t now, struct cover_out *out);
 uint64_t cover_deadline(const struct cover *m);
 

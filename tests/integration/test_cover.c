@@ -320,6 +320,75 @@ static void scenario_buttons(void)
 	daemon_stop();
 }
 
+/* The position while it moves: every position_interval_ms, with the state closing, until the
+ * run ends; with 0, none in between. */
+static void scenario_moving(void)
+{
+	char topic[256], ptopic[256];
+	struct msg m;
+	size_t c, cur;
+	long end;
+	int between = 0, last = 50;
+	bool closing_only = true, falling = true;
+
+	pins = "outputs = ( { name = \"up\"; line = \"GPIO23\"; },\n"
+	       "            { name = \"down\"; line = \"GPIO24\"; } );\n"
+	       "covers = ( { name = \"shutter\"; up = \"up\"; down = \"down\";\n"
+	       "             travel_up_ms = 3000; travel_down_ms = 3000; dead_time_ms = 100;\n"
+	       "             position_interval_ms = 400; } );\n";
+	if (!config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	expect_cover(c, "stopped", "50", "start");
+	topic_of(topic, sizeof(topic), "shutter");
+	topic_of(ptopic, sizeof(ptopic), "shutter/position");
+	c = watch_mark();
+	pub("shutter/set", "CLOSE");
+	expect_cover(c, "closing", "50", "CLOSE");
+	/* Every state and position until "closed" (1.5 s of travel and a tenth of 3 s). */
+	end = watch_wait(c, topic, "closed", TIMEOUT_MS);
+	tap_ok(end >= 0, "the run ends closed");
+	for (cur = c; end >= 0 && cur < (size_t)end && watch_at(cur, &m); cur++) {
+		if (strcmp(m.topic, topic) == 0) {
+			closing_only &= strcmp(m.payload, "closing") == 0;
+		} else if (strcmp(m.topic, ptopic) == 0) {
+			int p = atoi(m.payload);
+
+			falling &= p <= last;
+			last = p;
+			between += p > 0 && p < 50;
+		}
+	}
+	tap_ok(between >= 2, "positions in between while it moves (%d)", between);
+	tap_ok(falling, "the positions fall");
+	tap_ok(closing_only, "the state while it moves is closing");
+	daemon_stop();
+
+	/* position_interval_ms = 0: the position only when it starts and stops. */
+	pins = "outputs = ( { name = \"up\"; line = \"GPIO23\"; },\n"
+	       "            { name = \"down\"; line = \"GPIO24\"; } );\n"
+	       "covers = ( { name = \"shutter\"; up = \"up\"; down = \"down\";\n"
+	       "             travel_up_ms = 3000; travel_down_ms = 3000; dead_time_ms = 100;\n"
+	       "             position_interval_ms = 0; } );\n";
+	if (!config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	expect_cover(c, "closed", "0", "restart: closed at 0");
+	c = watch_mark();
+	pub("shutter/set", "OPEN");
+	expect_cover(c, "opening", "0", "OPEN");
+	expect_cover(c, "open", "100", "open");
+	between = 0;
+	for (cur = c; watch_next(&cur, ptopic, 0, &m);)
+		between += atoi(m.payload) > 0 && atoi(m.payload) < 100;
+	tap_ok(between == 0, "no position in between with position_interval_ms = 0 (%d)", between);
+	daemon_stop();
+}
+
 /* The payload of the first message on TOPIC from FROM on (NULL when none came). */
 static const char *payload_of(size_t from, const char *topic)
 {
@@ -502,6 +571,7 @@ static const struct scenario scenarios[] = {
 	{ "buttons", scenario_buttons },
 	{ "discovery", scenario_discovery },
 	{ "all-kinds", scenario_all_kinds },
+	{ "moving", scenario_moving },
 };
 
 static bool setup(void)

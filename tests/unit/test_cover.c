@@ -152,6 +152,63 @@ static void test_position_model(void)
 	       "the same button again, before the relay even moved: stop");
 }
 
+/* While the motor runs, the position goes out every position_interval_ms from its real ON;
+ * with 0, only when it starts and stops. No deadline when nothing moves. */
+static void test_position_reports(void)
+{
+	struct cover_config cfg = shutter;
+	struct cover m;
+	struct cover_out out = { .n = 0 };
+
+	cfg.position_interval_ms = 1000;
+	cover_init(&m, &cfg, 0);
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE, "reports: standing still, no deadline");
+	cover_command(&m, COVER_COMMAND_OPEN, 0, 0, &out);
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE,
+	       "reports: none before the relay is really ON");
+	cover_relay_driven(&m, COVER_RELAY_UP, true, 100);
+	tap_is_int((long long)cover_deadline(&m), 1100, "reports: the first a second after the ON");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 1100, &out);
+	tap_ok(out.changed && out.n == 0, "reports: publish, no relay asked");
+	tap_is_int(cover_state_get(&m), COVER_STATE_OPENING, "reports: still opening");
+	tap_is_int(cover_position(&m, 1100), 3, "reports: at 3 (600 ms of 20 s)");
+	tap_is_int((long long)cover_deadline(&m), 2100, "reports: the next a second later");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 2600, &out); /* a late tick: the next one stays on the grid */
+	tap_ok(out.changed, "reports: a late tick publishes");
+	tap_is_int((long long)cover_deadline(&m), 3100, "reports: the next on the grid");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 9000, &out); /* very late: the next one a full interval on */
+	tap_is_int((long long)cover_deadline(&m), 10000, "reports: none missed in a row");
+	/* The end of the run: 100 + 400 + 20000 + 2000; the report at 23000 would be after it. */
+	for (uint64_t t = 10000; t <= 22000; t += 1000) {
+		out = (struct cover_out){ .n = 0 };
+		cover_tick(&m, t, &out);
+	}
+	tap_ok(out.changed && out.n == 0, "reports: at 22 s, published");
+	tap_is_int(cover_position(&m, 22000), 100, "reports: at 100 by time");
+	tap_is_int(cover_state_get(&m), COVER_STATE_OPENING, "reports: ... still opening");
+	tap_is_int((long long)cover_deadline(&m), 22500, "reports: then the end of the run first");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 22500, &out);
+	tap_ok(asks(&out, COVER_RELAY_UP, false) && !out.changed,
+	       "reports: the run ends, published once really OFF");
+	cover_relay_driven(&m, COVER_RELAY_UP, false, 22510);
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 22510, &out);
+	tap_ok(out.changed, "reports: the stop is published");
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE, "reports: stopped, no deadline");
+
+	/* 0: only at start and stop; the only deadline is the end of the run. */
+	cfg.position_interval_ms = 0;
+	cover_init(&m, &cfg, 0);
+	out = (struct cover_out){ .n = 0 };
+	cover_command(&m, COVER_COMMAND_OPEN, 0, 0, &out);
+	cover_relay_driven(&m, COVER_RELAY_UP, true, 100);
+	tap_is_int((long long)cover_deadline(&m), 22500, "no reports: the end of the run only");
+}
+
 static void test_endstop(void)
 {
 	struct cover_config cfg = shutter;
@@ -711,6 +768,7 @@ static void test_cover_topics(void)
 int main(void)
 {
 	test_position_model();
+	test_position_reports();
 	test_endstop();
 	test_parse();
 	test_reversal();
