@@ -348,6 +348,7 @@ const struct config_key config_pin_keys[] = {
 	/* while it moves, the position this often; 0: only when it starts and stops */
 	ROW_UINT("position_interval_ms", PIN(cover.position_interval_ms, unsigned int), 0, 60000,
 		 1000, .applies = CONFIG_KIND_COVER),
+	ROW_COVER_REF("obstruction", cover_obstruction, CONFIG_HOOK_COVER_ENDSTOP),
 	ROW_END,
 };
 

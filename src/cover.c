@@ -255,6 +255,13 @@ int cover_command(struct cover *m, enum cover_command command, unsigned int posi
 {
 	uint32_t target, here;
 
+	if (m->obstructed && command != COVER_COMMAND_STOP) {
+		if ((unsigned int)command > COVER_COMMAND_POSITION ||
+		    (command == COVER_COMMAND_POSITION && position > 100))
+			return -EINVAL;
+		out->changed = true;
+		return COVER_OUTCOME_OBSTRUCTED;
+	}
 	switch (command) {
 	case COVER_COMMAND_OPEN:
 		cover_move_to_end(m, COVER_END_OPEN, out);
@@ -295,6 +302,22 @@ void cover_button(struct cover *m, bool up, uint64_t now, struct cover_out *out)
 		cover_command(m, COVER_COMMAND_STOP, 0, now, out);
 	else
 		cover_command(m, up ? COVER_COMMAND_OPEN : COVER_COMMAND_CLOSE, 0, now, out);
+}
+
+void cover_obstruction(struct cover *m, bool active, uint64_t now, struct cover_out *out)
+{
+	(void)now;
+	if (!m->cfg->obstruction || m->obstructed == active)
+		return;
+	m->obstructed = active;
+	out->changed = true;
+	if (active && (m->want != COVER_MOTION_NONE || m->drive != COVER_MOTION_NONE))
+		cover_move(m, COVER_MOTION_NONE, 0, false, out); /* STOP */
+}
+
+bool cover_obstructed(const struct cover *m)
+{
+	return m->obstructed;
 }
 
 void cover_relay_driven(struct cover *m, enum cover_relay relay, bool active, uint64_t now)

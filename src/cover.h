@@ -78,6 +78,7 @@ struct cover_config {
 	bool endstop[2];             /* an end-stop input at COVER_END_CLOSED / COVER_END_OPEN */
 	unsigned int position_interval_ms; /* while the motor runs, publish the position this
 					    * often; 0: only when it starts and stops */
+	bool obstruction;            /* an obstruction input: while active, nothing starts */
 };
 
 /* What one call asks for. */
@@ -122,13 +123,18 @@ struct cover {
 	bool pulse_on;              /* a pulse is ON */
 	unsigned int pulses;        /* pulses still to send after those on their way */
 	uint64_t next_report;       /* while the motor runs: when to publish the position next */
+	bool obstructed;            /* the obstruction input is active */
 };
+
+/* Outcome of cover_command() other than 0: refused, the obstruction input is active. */
+#define COVER_OUTCOME_OBSTRUCTED 1
 
 /* POSITION 0..100, or -1 when unknown (then 50 is assumed until a full run). Requests nothing. */
 void cover_init(struct cover *m, const struct cover_config *cfg, int position);
 
 /* A command at NOW; POSITION only for COVER_COMMAND_POSITION (0..100). Returns 0 or -EINVAL.
- * The last command wins. */
+ * The last command wins. While the obstruction input is active every command but STOP is
+ * refused (COVER_OUTCOME_OBSTRUCTED; nothing asked, the state is echoed). */
 int cover_command(struct cover *m, enum cover_command command, unsigned int position,
 		  uint64_t now, struct cover_out *out);
 
@@ -142,6 +148,11 @@ void cover_relay_driven(struct cover *m, enum cover_relay relay, bool active, ui
 /* An end-stop input became ACTIVE (reached) or not at NOW. */
 void cover_endstop(struct cover *m, enum cover_end end, bool active, uint64_t now,
 		   struct cover_out *out);
+
+/* The obstruction input became ACTIVE or not at NOW. Active: a cover that moves (or is asked
+ * to) is stopped at once, as by STOP, and none starts until it is inactive again. */
+void cover_obstruction(struct cover *m, bool active, uint64_t now, struct cover_out *out);
+bool cover_obstructed(const struct cover *m);
 
 /* Carries out what is due at NOW (cover_deadline() has passed): the end of a run, and while the
  * motor runs, every position_interval_ms after its real ON, "publish me". */
