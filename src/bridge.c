@@ -505,12 +505,24 @@ static void bridge_cover_endstops_read(struct bridge *bridge, size_t pin)
 	}
 }
 
+/* An obstruction input already active when the cover starts: nothing starts (nothing moves). */
+static void bridge_cover_obstruction_read(struct bridge *bridge, size_t pin)
+{
+	const struct config_pin *c = bridge->pins[pin].cfg;
+	struct cover_out out = { .n = 0 };
+	size_t in = c->cover_obstruction;
+
+	if (c->cover.obstruction && in < bridge->n_pins && bridge->pins[in].active)
+		cover_obstruction(bridge->pins[pin].cover, true, 0, &out);
+}
+
 int bridge_cover_restore(struct bridge *bridge, size_t pin, int position)
 {
 	if (pin >= bridge->n_pins || !bridge->pins[pin].cover)
 		return -EINVAL;
 	cover_init(bridge->pins[pin].cover, &bridge->pins[pin].cfg->cover, position);
 	bridge_cover_endstops_read(bridge, pin);
+	bridge_cover_obstruction_read(bridge, pin);
 	return 0;
 }
 
@@ -530,7 +542,7 @@ int bridge_cover_command(struct bridge *bridge, size_t pin, enum cover_command c
 		return r;
 	out.changed = true; /* echoed, changed or not */
 	bridge_cover_apply(bridge, pin, &out, now);
-	return bridge_end(bridge, 0);
+	return bridge_end(bridge, r == COVER_OUTCOME_OBSTRUCTED ? BRIDGE_OUTCOME_OBSTRUCTED : 0);
 }
 
 const struct cover *bridge_cover(const struct bridge *bridge, size_t pin)
@@ -554,6 +566,27 @@ static void bridge_covers_endstop(struct bridge *bridge, size_t pin, bool active
 			cover_endstop(bridge->pins[i].cover, (enum cover_end)end, active, now, &out);
 			bridge_cover_apply(bridge, i, &out, now);
 		}
+	}
+}
+
+/* Input PIN is the obstruction input of covers: active, they stop and do not start. */
+static void bridge_covers_obstruction(struct bridge *bridge, size_t pin, bool active,
+				      uint64_t now)
+{
+	for (size_t i = 0; i < bridge->n_pins; i++) {
+		const struct config_pin *c = bridge->pins[i].cfg;
+		struct cover_out out = { .n = 0 };
+
+		if (!bridge->pins[i].cover || !c->cover.obstruction || c->cover_obstruction != pin ||
+		    cover_obstructed(bridge->pins[i].cover) == active)
+			continue;
+		cover_obstruction(bridge->pins[i].cover, active, now, &out);
+		bridge_cover_apply(bridge, i, &out, now);
+		bridge_action_add(bridge, (struct bridge_action){
+			.type = BRIDGE_ACTION_COVER_OBSTRUCTION,
+			.pin = i,
+			.active = active,
+		});
 	}
 }
 
@@ -651,6 +684,7 @@ int bridge_input_edge(struct bridge *bridge, size_t pin, bool active, uint64_t n
 	}
 	bridge_bindings_run(bridge, pin, active, now);
 	bridge_covers_endstop(bridge, pin, active, now);
+	bridge_covers_obstruction(bridge, pin, active, now);
 	if (active)
 		bridge_covers_button(bridge, pin, now);
 	return bridge_end(bridge, 0);

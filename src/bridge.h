@@ -41,6 +41,8 @@ enum bridge_action_type {
 	BRIDGE_ACTION_PUBLISH_STATE, /* publish the state of PIN, which is ACTIVE */
 	BRIDGE_ACTION_PUBLISH_EVENT, /* publish EVENT of button PIN */
 	BRIDGE_ACTION_PUBLISH_COVER, /* publish the state and position of cover PIN */
+	BRIDGE_ACTION_COVER_OBSTRUCTION, /* cover PIN's obstruction input became ACTIVE (a run
+					  * stopped, nothing starts) or not: say so, once */
 };
 
 struct bridge_action {
@@ -58,6 +60,8 @@ enum bridge_outcome {
 	BRIDGE_OUTCOME_CHANGED = 1,   /* the output changed level */
 	BRIDGE_OUTCOME_UNCHANGED = 2, /* already at that level: nothing is driven, state echoed */
 	BRIDGE_OUTCOME_PENDING = 3,   /* interlock: ON once the group's wait is over */
+	BRIDGE_OUTCOME_OBSTRUCTED = 4, /* a cover's obstruction input is active: it does not
+					* start (state echoed) */
 };
 
 #define BRIDGE_NO_DEADLINE UINT64_MAX

@@ -60,6 +60,7 @@ static int command_cover_apply(struct bridge *bridge, const struct config *cfg,
 	const char *name = cfg->pins[pin].name;
 	enum cover_command command;
 	unsigned int position = 0;
+	int r;
 
 	if (pulse) {
 		log_warning("cover '%s': pulse '%s' ignored: a cover takes OPEN, CLOSE, STOP or a "
@@ -78,7 +79,11 @@ static int command_cover_apply(struct bridge *bridge, const struct config *cfg,
 		return COMMAND_OUTCOME_IGNORED;
 	}
 	log_info("cover '%s': command '%s'", name, quoted);
-	return bridge_cover_command(bridge, pin, command, position, now);
+	r = bridge_cover_command(bridge, pin, command, position, now);
+	if (r == BRIDGE_OUTCOME_OBSTRUCTED)
+		log_warning("cover '%s': command '%s' refused: its obstruction input '%s' is active",
+			    name, quoted, cfg->pins[cfg->pins[pin].cover_obstruction].name);
+	return r;
 }
 
 int command_apply(struct bridge *bridge, const struct config *cfg, const struct mqtt_event *ev,

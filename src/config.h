@@ -257,6 +257,8 @@ struct config_pin {
 					    * CONFIG_PIN_NONE: a press moves, a press of either while
 					    * it moves stops */
 	enum config_binding_when cover_button_when; /* always, or only with no broker */
+	size_t cover_obstruction;          /* the obstruction input (nothing starts while it is
+					    * active, a run stops), or CONFIG_PIN_NONE */
 };
 
 #define CONFIG_PIN_NONE SIZE_MAX

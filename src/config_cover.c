@@ -277,6 +277,26 @@ static int config_cover_travel_missing(struct config_cover_reader *rd, const con
 	return 0;
 }
 
+/* The obstruction input is none of the cover's end-stops and wall buttons. */
+static int config_cover_obstruction_check(struct config_cover_reader *rd,
+					  const config_setting_t *g, const char *ctx,
+					  const struct config_pin *pin)
+{
+	static const char *const keys[] = { "closed_endstop", "open_endstop", "down_button",
+					    "up_button" };
+	const size_t refs[] = { pin->cover_endstop[0], pin->cover_endstop[1],
+				pin->cover_button[0], pin->cover_button[1] };
+
+	if (pin->cover_obstruction == CONFIG_PIN_NONE)
+		return 0;
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
+		if (refs[i] == pin->cover_obstruction)
+			return config_cover_report(rd, config_setting_get_member(g, "obstruction"),
+						   "%s: obstruction and %s name the same input",
+						   ctx, keys[i]);
+	return 0;
+}
+
 /* The cover as a whole, once its keys are read. */
 static int config_cover_check(struct config_cover_reader *rd, const config_setting_t *g,
 			      const char *ctx, size_t self)
@@ -339,6 +359,9 @@ static int config_cover_check(struct config_cover_reader *rd, const config_setti
 	}
 	if (r < 0)
 		return r;
+	if (r == 0)
+		r = config_cover_obstruction_check(rd, g, ctx, pin);
+	c->obstruction = pin->cover_obstruction != CONFIG_PIN_NONE;
 	c->endstop[COVER_END_CLOSED] = pin->cover_endstop[COVER_END_CLOSED] != CONFIG_PIN_NONE;
 	c->endstop[COVER_END_OPEN] = pin->cover_endstop[COVER_END_OPEN] != CONFIG_PIN_NONE;
 	if (r == 0 && c->travel_up_ms == 0)
@@ -383,6 +406,7 @@ static int config_cover_parse(struct config_cover_reader *rd, const config_setti
 		pin->cover_relay[k] = CONFIG_PIN_NONE;
 	pin->cover_endstop[0] = pin->cover_endstop[1] = CONFIG_PIN_NONE;
 	pin->cover_button[0] = pin->cover_button[1] = CONFIG_PIN_NONE;
+	pin->cover_obstruction = CONFIG_PIN_NONE;
 	rd->cfg->n_pins++; /* counted now, so that config_free() frees what it holds */
 
 	r = config_cover_name(rd, g, ctx, sizeof(ctx), pin);

@@ -345,6 +345,10 @@ const struct config_key config_pin_keys[] = {
 	ROW_COVER_REF("down_button", cover_button[0], CONFIG_HOOK_COVER_ENDSTOP),
 	ROW_ENUM("button_when", CONFIG_ENUM_FIELD(struct config_pin, cover_button_when),
 		 config_when_names, CONFIG_BINDING_ALWAYS, .applies = CONFIG_KIND_COVER),
+	/* while it moves, the position this often; 0: only when it starts and stops */
+	ROW_UINT("position_interval_ms", PIN(cover.position_interval_ms, unsigned int), 0, 60000,
+		 1000, .applies = CONFIG_KIND_COVER),
+	ROW_COVER_REF("obstruction", cover_obstruction, CONFIG_HOOK_COVER_ENDSTOP),
 	ROW_END,
 };
 

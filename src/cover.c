@@ -95,6 +95,7 @@ static void cover_drive_set(struct cover *m, enum cover_motion drive, uint64_t n
 	m->settle = COVER_SETTLE_NONE;
 	m->drive = drive;
 	m->move_start = now;
+	m->next_report = now + m->cfg->position_interval_ms;
 	if (drive == COVER_MOTION_NONE && m->want == COVER_MOTION_NONE) {
 		m->due = true; /* publish where it stopped (not in the middle of a reversal) */
 		m->publish = true;
@@ -131,15 +132,24 @@ static uint64_t cover_run_end(const struct cover *m, bool *at_end)
 	return t < longest ? t : longest;
 }
 
+/* Whether the position is published while the motor runs. */
+static bool cover_reports(const struct cover *m)
+{
+	return m->cfg->position_interval_ms > 0 && m->drive != COVER_MOTION_NONE;
+}
+
 uint64_t cover_deadline(const struct cover *m)
 {
+	uint64_t t = COVER_NO_DEADLINE;
 	bool at_end;
 
 	if (m->due)
 		return 0;
 	if (m->want != COVER_MOTION_NONE && m->drive == m->want)
-		return cover_run_end(m, &at_end);
-	return COVER_NO_DEADLINE;
+		t = cover_run_end(m, &at_end);
+	if (cover_reports(m) && m->next_report < t)
+		t = m->next_report;
+	return t;
 }
 
 static enum cover_motion cover_cycle_motion(unsigned int cycle)
@@ -245,6 +255,13 @@ int cover_command(struct cover *m, enum cover_command command, unsigned int posi
 {
 	uint32_t target, here;
 
+	if (m->obstructed && command != COVER_COMMAND_STOP) {
+		if ((unsigned int)command > COVER_COMMAND_POSITION ||
+		    (command == COVER_COMMAND_POSITION && position > 100))
+			return -EINVAL;
+		out->changed = true;
+		return COVER_OUTCOME_OBSTRUCTED;
+	}
 	switch (command) {
 	case COVER_COMMAND_OPEN:
 		cover_move_to_end(m, COVER_END_OPEN, out);
@@ -285,6 +302,22 @@ void cover_button(struct cover *m, bool up, uint64_t now, struct cover_out *out)
 		cover_command(m, COVER_COMMAND_STOP, 0, now, out);
 	else
 		cover_command(m, up ? COVER_COMMAND_OPEN : COVER_COMMAND_CLOSE, 0, now, out);
+}
+
+void cover_obstruction(struct cover *m, bool active, uint64_t now, struct cover_out *out)
+{
+	(void)now;
+	if (!m->cfg->obstruction || m->obstructed == active)
+		return;
+	m->obstructed = active;
+	out->changed = true;
+	if (active && (m->want != COVER_MOTION_NONE || m->drive != COVER_MOTION_NONE))
+		cover_move(m, COVER_MOTION_NONE, 0, false, out); /* STOP */
+}
+
+bool cover_obstructed(const struct cover *m)
+{
+	return m->obstructed;
 }
 
 void cover_relay_driven(struct cover *m, enum cover_relay relay, bool active, uint64_t now)
@@ -379,6 +412,15 @@ void cover_tick(struct cover *m, uint64_t now, struct cover_out *out)
 		m->publish = false;
 		if (m->cfg->wiring == COVER_WIRING_PULSE)
 			cover_pulse_next(m, out);
+	}
+	if (cover_reports(m) && now >= m->next_report) {
+		/* The position while it moves; the next one an interval on (none missed in a row). */
+		m->next_report += m->cfg->position_interval_ms;
+		if (m->next_report <= now)
+			m->next_report = now + m->cfg->position_interval_ms;
+		if (m->want == COVER_MOTION_NONE || m->drive != m->want ||
+		    now < cover_run_end(m, &at_end))
+			out->changed = true; /* (a run that ends now publishes its stop instead) */
 	}
 	if (m->want == COVER_MOTION_NONE || m->drive != m->want || now < cover_run_end(m, &at_end))
 		return;

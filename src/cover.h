@@ -76,6 +76,9 @@ struct cover_config {
 	unsigned int max_run_ms;     /* a run ends after this long at the latest, > 0 */
 	unsigned int pulse_ms;       /* the pulse wiring: how long one pulse is, > 0 */
 	bool endstop[2];             /* an end-stop input at COVER_END_CLOSED / COVER_END_OPEN */
+	unsigned int position_interval_ms; /* while the motor runs, publish the position this
+					    * often; 0: only when it starts and stops */
+	bool obstruction;            /* an obstruction input: while active, nothing starts */
 };
 
 /* What one call asks for. */
@@ -119,13 +122,19 @@ struct cover {
 	bool in_flight;             /* a pulse asked for, not ON yet */
 	bool pulse_on;              /* a pulse is ON */
 	unsigned int pulses;        /* pulses still to send after those on their way */
+	uint64_t next_report;       /* while the motor runs: when to publish the position next */
+	bool obstructed;            /* the obstruction input is active */
 };
+
+/* Outcome of cover_command() other than 0: refused, the obstruction input is active. */
+#define COVER_OUTCOME_OBSTRUCTED 1
 
 /* POSITION 0..100, or -1 when unknown (then 50 is assumed until a full run). Requests nothing. */
 void cover_init(struct cover *m, const struct cover_config *cfg, int position);
 
 /* A command at NOW; POSITION only for COVER_COMMAND_POSITION (0..100). Returns 0 or -EINVAL.
- * The last command wins. */
+ * The last command wins. While the obstruction input is active every command but STOP is
+ * refused (COVER_OUTCOME_OBSTRUCTED; nothing asked, the state is echoed). */
 int cover_command(struct cover *m, enum cover_command command, unsigned int position,
 		  uint64_t now, struct cover_out *out);
 
@@ -140,7 +149,13 @@ void cover_relay_driven(struct cover *m, enum cover_relay relay, bool active, ui
 void cover_endstop(struct cover *m, enum cover_end end, bool active, uint64_t now,
 		   struct cover_out *out);
 
-/* Carries out what is due at NOW (cover_deadline() has passed). */
+/* The obstruction input became ACTIVE or not at NOW. Active: a cover that moves (or is asked
+ * to) is stopped at once, as by STOP, and none starts until it is inactive again. */
+void cover_obstruction(struct cover *m, bool active, uint64_t now, struct cover_out *out);
+bool cover_obstructed(const struct cover *m);
+
+/* Carries out what is due at NOW (cover_deadline() has passed): the end of a run, and while the
+ * motor runs, every position_interval_ms after its real ON, "publish me". */
 void cover_tick(struct cover *m, uint64_t now, struct cover_out *out);
 uint64_t cover_deadline(const struct cover *m);
 

@@ -196,7 +196,8 @@ static void daemon_publish_cover(struct daemon *d, size_t pin)
 	if (!c)
 		return;
 	publish_cover(&d->pub, pin, cover_state_name(cover_state_get(c)),
-		      cover_position(c, util_now_ms()));
+		      cover_position(c, util_now_ms()),
+		      d->cfg->pins[pin].cover.obstruction ? cover_obstructed(c) : -1);
 }
 
 /* PIN's current state, now. */
@@ -327,6 +328,15 @@ static void daemon_actions_run(struct daemon *d)
 				 cover_state_name(cover_state_get(bridge_cover(d->bridge, a->pin))),
 				 cover_position(bridge_cover(d->bridge, a->pin), util_now_ms()));
 			save_covers |= !cover_moving(bridge_cover(d->bridge, a->pin));
+			break;
+		case BRIDGE_ACTION_COVER_OBSTRUCTION:
+			if (a->active)
+				log_warning("cover '%s': obstruction '%s' active: stopped; it does not "
+					    "start until it clears", p->name,
+					    d->cfg->pins[p->cover_obstruction].name);
+			else
+				log_notice("cover '%s': obstruction '%s' cleared", p->name,
+					   d->cfg->pins[p->cover_obstruction].name);
 			break;
 		}
 	}

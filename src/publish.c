@@ -62,7 +62,8 @@ void publish_state(const struct publish *p, size_t pin, bool active, uint64_t ch
 			    true);
 }
 
-void publish_cover(const struct publish *p, size_t pin, const char *state, unsigned int position)
+void publish_cover(const struct publish *p, size_t pin, const char *state, unsigned int position,
+		   int obstruction)
 {
 	const struct config_pin *cp = &p->cfg->pins[pin];
 	const struct topics_pin *tp = &p->topics->pins[pin];
@@ -74,7 +75,9 @@ void publish_cover(const struct publish *p, size_t pin, const char *state, unsig
 		return;
 	snprintf(number, sizeof(number), "%u", position);
 	if (cp->payload == CONFIG_PAYLOAD_JSON) {
-		snprintf(json, sizeof(json), "{\"state\":\"%s\",\"position\":%u}", state, position);
+		snprintf(json, sizeof(json), "{\"state\":\"%s\",\"position\":%u%s}", state, position,
+			 obstruction < 0 ? "" : obstruction ? ",\"obstruction\":true"
+							    : ",\"obstruction\":false");
 		payload = json;
 	}
 	r = mqtt_publish(p->mqtt, tp->state, payload, strlen(payload), cp->qos, cp->retain, NULL);

@@ -36,9 +36,11 @@ void publish_state(const struct publish *p, size_t pin, bool active, uint64_t ch
 void publish_light(const struct publish *p, size_t pin, bool on, unsigned int brightness,
 		   unsigned int percent, uint64_t changed_ns, uint64_t seq);
 /* Cover PIN's STATE ("open", "closing", ...) and POSITION (0..100): on <base>/<name> and
- * <base>/<name>/position (payload = "json": {"state":"open","position":40} on <base>/<name>),
- * and as Homie's state and position values. Nothing while not connected. */
-void publish_cover(const struct publish *p, size_t pin, const char *state, unsigned int position);
+ * <base>/<name>/position (payload = "json": {"state":"open","position":40} on <base>/<name>,
+ * with "obstruction":true/false when OBSTRUCTION is 0 or 1; -1: the cover has no obstruction
+ * input), and as Homie's state and position values. Nothing while not connected. */
+void publish_cover(const struct publish *p, size_t pin, const char *state, unsigned int position,
+		   int obstruction);
 /* Button EVENT of PIN at TIME_NS (CLOCK_REALTIME), the SEQ-th since start; held while offline. */
 void publish_event(const struct publish *p, size_t pin, enum kind_event event, uint64_t time_ns,
 		   uint64_t seq);

@@ -320,6 +320,144 @@ static void scenario_buttons(void)
 	daemon_stop();
 }
 
+/* The position while it moves: every position_interval_ms, with the state closing, until the
+ * run ends; with 0, none in between. */
+static void scenario_moving(void)
+{
+	char topic[256], ptopic[256];
+	struct msg m;
+	size_t c, cur;
+	long end;
+	int between = 0, last = 50;
+	bool closing_only = true, falling = true;
+
+	pins = "outputs = ( { name = \"up\"; line = \"GPIO23\"; },\n"
+	       "            { name = \"down\"; line = \"GPIO24\"; } );\n"
+	       "covers = ( { name = \"shutter\"; up = \"up\"; down = \"down\";\n"
+	       "             travel_up_ms = 3000; travel_down_ms = 3000; dead_time_ms = 100;\n"
+	       "             position_interval_ms = 400; } );\n";
+	if (!config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	expect_cover(c, "stopped", "50", "start");
+	topic_of(topic, sizeof(topic), "shutter");
+	topic_of(ptopic, sizeof(ptopic), "shutter/position");
+	c = watch_mark();
+	pub("shutter/set", "CLOSE");
+	expect_cover(c, "closing", "50", "CLOSE");
+	/* Every state and position until "closed" (1.5 s of travel and a tenth of 3 s). */
+	end = watch_wait(c, topic, "closed", TIMEOUT_MS);
+	tap_ok(end >= 0, "the run ends closed");
+	for (cur = c; end >= 0 && cur < (size_t)end && watch_at(cur, &m); cur++) {
+		if (strcmp(m.topic, topic) == 0) {
+			closing_only &= strcmp(m.payload, "closing") == 0;
+		} else if (strcmp(m.topic, ptopic) == 0) {
+			int p = atoi(m.payload);
+
+			falling &= p <= last;
+			last = p;
+			between += p > 0 && p < 50;
+		}
+	}
+	tap_ok(between >= 2, "positions in between while it moves (%d)", between);
+	tap_ok(falling, "the positions fall");
+	tap_ok(closing_only, "the state while it moves is closing");
+	daemon_stop();
+
+	/* position_interval_ms = 0: the position only when it starts and stops. */
+	pins = "outputs = ( { name = \"up\"; line = \"GPIO23\"; },\n"
+	       "            { name = \"down\"; line = \"GPIO24\"; } );\n"
+	       "covers = ( { name = \"shutter\"; up = \"up\"; down = \"down\";\n"
+	       "             travel_up_ms = 3000; travel_down_ms = 3000; dead_time_ms = 100;\n"
+	       "             position_interval_ms = 0; } );\n";
+	if (!config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	expect_cover(c, "closed", "0", "restart: closed at 0");
+	c = watch_mark();
+	pub("shutter/set", "OPEN");
+	expect_cover(c, "opening", "0", "OPEN");
+	expect_cover(c, "open", "100", "open");
+	between = 0;
+	for (cur = c; watch_next(&cur, ptopic, 0, &m);)
+		between += atoi(m.payload) > 0 && atoi(m.payload) < 100;
+	tap_ok(between == 0, "no position in between with position_interval_ms = 0 (%d)", between);
+	daemon_stop();
+}
+
+/* The first message on SUB from FROM on whose payload contains NEEDLE; its index or -1. */
+static long expect_part(size_t from, const char *sub, const char *needle, const char *why)
+{
+	char topic[256];
+	struct msg m;
+	size_t cur = from;
+
+	topic_of(topic, sizeof(topic), sub);
+	while (watch_next(&cur, topic, TIMEOUT_MS, &m)) {
+		if (strstr(m.payload, needle)) {
+			tap_ok(true, "%s: %s has %s", why, topic, needle);
+			return (long)cur - 1;
+		}
+	}
+	tap_ok(false, "%s: %s has %s", why, topic, needle);
+	return -1;
+}
+
+/* The obstruction input: a run stops at once, nothing starts while it is active, the JSON
+ * state says so, the log says it once; once cleared, commands are taken again. */
+static void scenario_obstruction(void)
+{
+	char history[512];
+	size_t c;
+	bool overlap;
+
+	pins = "inputs = ( { name = \"beam\"; line = \"GPIO4\"; } );\n"
+	       "outputs = ( { name = \"up\"; line = \"GPIO23\"; },\n"
+	       "            { name = \"down\"; line = \"GPIO24\"; } );\n"
+	       "covers = ( { name = \"shutter\"; up = \"up\"; down = \"down\";\n"
+	       "             travel_up_ms = 20000; travel_down_ms = 20000; dead_time_ms = 100;\n"
+	       "             obstruction = \"beam\"; payload = \"json\"; } );\n";
+	if (!config_write())
+		return;
+	c = watch_mark();
+	if (!daemon_start())
+		return;
+	expect_part(c, "shutter", "\"obstruction\":false", "start: no obstruction");
+	c = watch_mark();
+	pub("shutter/set", "OPEN");
+	expect_msg(c, "up", "ON", "OPEN: up");
+	expect_part(c, "shutter", "\"state\":\"opening\"", "OPEN: opening");
+	c = watch_mark();
+	input_edge("beam", 1);
+	expect_msg(c, "up", "OFF", "the obstruction switches the motor OFF");
+	expect_part(c, "shutter", "\"state\":\"stopped\"", "obstruction: stopped");
+	expect_part(c, "shutter", "\"obstruction\":true", "obstruction: published");
+	c = watch_mark();
+	pub("shutter/set", "CLOSE");
+	expect_part(c, "shutter", "\"obstruction\":true", "CLOSE while obstructed: state echoed");
+	tap_ok(file_wait_count(T.err, "refused: its obstruction input 'beam' is active", 1,
+			       TIMEOUT_MS),
+	       "the refusal is logged");
+	tap_ok(file_count(T.err, "obstruction 'beam' active") == 1, "the obstruction logged once");
+	tap_ok(relays_history(history, sizeof(history), &overlap), "outputs.log read");
+	tap_ok(strcmp(history, "up 1,up 0") == 0, "nothing started while obstructed (%s)", history);
+	c = watch_mark();
+	input_edge("beam", 0);
+	expect_part(c, "shutter", "\"obstruction\":false", "cleared: published");
+	tap_ok(file_wait_count(T.err, "obstruction 'beam' cleared", 1, TIMEOUT_MS),
+	       "the clearing is logged");
+	c = watch_mark();
+	pub("shutter/set", "CLOSE");
+	expect_msg(c, "down", "ON", "cleared: CLOSE runs down");
+	tap_ok(relays_history(history, sizeof(history), &overlap) && !overlap,
+	       "up and down never ON together");
+	daemon_stop();
+}
+
 /* The payload of the first message on TOPIC from FROM on (NULL when none came). */
 static const char *payload_of(size_t from, const char *topic)
 {
@@ -502,6 +640,8 @@ static const struct scenario scenarios[] = {
 	{ "buttons", scenario_buttons },
 	{ "discovery", scenario_discovery },
 	{ "all-kinds", scenario_all_kinds },
+	{ "moving", scenario_moving },
+	{ "obstruction", scenario_obstruction },
 };
 
 static bool setup(void)

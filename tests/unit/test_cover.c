@@ -152,6 +152,63 @@ static void test_position_model(void)
 	       "the same button again, before the relay even moved: stop");
 }
 
+/* While the motor runs, the position goes out every position_interval_ms from its real ON;
+ * with 0, only when it starts and stops. No deadline when nothing moves. */
+static void test_position_reports(void)
+{
+	struct cover_config cfg = shutter;
+	struct cover m;
+	struct cover_out out = { .n = 0 };
+
+	cfg.position_interval_ms = 1000;
+	cover_init(&m, &cfg, 0);
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE, "reports: standing still, no deadline");
+	cover_command(&m, COVER_COMMAND_OPEN, 0, 0, &out);
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE,
+	       "reports: none before the relay is really ON");
+	cover_relay_driven(&m, COVER_RELAY_UP, true, 100);
+	tap_is_int((long long)cover_deadline(&m), 1100, "reports: the first a second after the ON");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 1100, &out);
+	tap_ok(out.changed && out.n == 0, "reports: publish, no relay asked");
+	tap_is_int(cover_state_get(&m), COVER_STATE_OPENING, "reports: still opening");
+	tap_is_int(cover_position(&m, 1100), 3, "reports: at 3 (600 ms of 20 s)");
+	tap_is_int((long long)cover_deadline(&m), 2100, "reports: the next a second later");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 2600, &out); /* a late tick: the next one stays on the grid */
+	tap_ok(out.changed, "reports: a late tick publishes");
+	tap_is_int((long long)cover_deadline(&m), 3100, "reports: the next on the grid");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 9000, &out); /* very late: the next one a full interval on */
+	tap_is_int((long long)cover_deadline(&m), 10000, "reports: none missed in a row");
+	/* The end of the run: 100 + 400 + 20000 + 2000; the report at 23000 would be after it. */
+	for (uint64_t t = 10000; t <= 22000; t += 1000) {
+		out = (struct cover_out){ .n = 0 };
+		cover_tick(&m, t, &out);
+	}
+	tap_ok(out.changed && out.n == 0, "reports: at 22 s, published");
+	tap_is_int(cover_position(&m, 22000), 100, "reports: at 100 by time");
+	tap_is_int(cover_state_get(&m), COVER_STATE_OPENING, "reports: ... still opening");
+	tap_is_int((long long)cover_deadline(&m), 22500, "reports: then the end of the run first");
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 22500, &out);
+	tap_ok(asks(&out, COVER_RELAY_UP, false) && !out.changed,
+	       "reports: the run ends, published once really OFF");
+	cover_relay_driven(&m, COVER_RELAY_UP, false, 22510);
+	out = (struct cover_out){ .n = 0 };
+	cover_tick(&m, 22510, &out);
+	tap_ok(out.changed, "reports: the stop is published");
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE, "reports: stopped, no deadline");
+
+	/* 0: only at start and stop; the only deadline is the end of the run. */
+	cfg.position_interval_ms = 0;
+	cover_init(&m, &cfg, 0);
+	out = (struct cover_out){ .n = 0 };
+	cover_command(&m, COVER_COMMAND_OPEN, 0, 0, &out);
+	cover_relay_driven(&m, COVER_RELAY_UP, true, 100);
+	tap_is_int((long long)cover_deadline(&m), 22500, "no reports: the end of the run only");
+}
+
 static void test_endstop(void)
 {
 	struct cover_config cfg = shutter;
@@ -625,6 +682,129 @@ static void test_endstop_at_start(void)
 	bridge_free(r.bridge);
 }
 
+/* The obstruction input, the model alone: a run stops at once (STOP), nothing starts while it
+ * is active, STOP is still taken, and a cover without one ignores it. */
+static void test_obstruction_model(void)
+{
+	struct cover_config cfg = shutter;
+	struct cover m;
+	struct cover_out out = { .n = 0 };
+
+	cover_init(&m, &shutter, 0);
+	cover_obstruction(&m, true, 0, &out);
+	tap_ok(!cover_obstructed(&m) && !out.changed, "no obstruction input: ignored");
+
+	cfg.obstruction = true;
+	cover_init(&m, &cfg, 0);
+	cover_command(&m, COVER_COMMAND_OPEN, 0, 0, &out);
+	cover_relay_driven(&m, COVER_RELAY_UP, true, 0);
+	out = (struct cover_out){ .n = 0 };
+	cover_obstruction(&m, true, 5400, &out);
+	tap_ok(cover_obstructed(&m), "obstruction: active");
+	tap_ok(asks(&out, COVER_RELAY_UP, false) && asks(&out, COVER_RELAY_DOWN, false) &&
+		       !asks(&out, COVER_RELAY_UP, true) && !asks(&out, COVER_RELAY_DOWN, true),
+	       "obstruction during a run: every relay asked OFF at once");
+	tap_ok(out.changed, "obstruction: published");
+	tap_is_int(cover_state_get(&m), COVER_STATE_STOPPED, "obstruction: stopped");
+	cover_relay_driven(&m, COVER_RELAY_UP, false, 5410);
+	tap_is_int(cover_position(&m, 6000), 25, "obstruction: stopped where it got to (25)");
+	tap_is_int(cover_state_get(&m), COVER_STATE_STOPPED, "obstruction: stopped, once OFF");
+
+	out = (struct cover_out){ .n = 0 };
+	tap_is_int(cover_command(&m, COVER_COMMAND_OPEN, 0, 7000, &out), COVER_OUTCOME_OBSTRUCTED,
+		   "obstructed: OPEN refused");
+	tap_ok(out.n == 0 && out.changed, "obstructed: nothing asked, the state echoed");
+	tap_is_int(cover_command(&m, COVER_COMMAND_POSITION, 10, 7000, &out),
+		   COVER_OUTCOME_OBSTRUCTED, "obstructed: a position refused");
+	tap_is_int(cover_command(&m, COVER_COMMAND_POSITION, 101, 7000, &out), -EINVAL,
+		   "obstructed: position 101 still invalid");
+	out = (struct cover_out){ .n = 0 };
+	cover_button(&m, true, 7000, &out);
+	tap_ok(out.n == 0 && !cover_moving(&m), "obstructed: a wall button starts nothing");
+	out = (struct cover_out){ .n = 0 };
+	tap_is_int(cover_command(&m, COVER_COMMAND_STOP, 0, 7000, &out), 0,
+		   "obstructed: STOP taken");
+	tap_ok(asks(&out, COVER_RELAY_UP, false) && asks(&out, COVER_RELAY_DOWN, false),
+	       "obstructed: STOP asks every relay OFF");
+	tap_ok(cover_deadline(&m) == COVER_NO_DEADLINE || cover_deadline(&m) == 0,
+	       "obstructed: nothing to wait for but a publish");
+
+	out = (struct cover_out){ .n = 0 };
+	cover_obstruction(&m, false, 8000, &out);
+	tap_ok(!cover_obstructed(&m) && out.changed && out.n == 0,
+	       "cleared: published, nothing starts by itself");
+	out = (struct cover_out){ .n = 0 };
+	tap_is_int(cover_command(&m, COVER_COMMAND_OPEN, 0, 9000, &out), 0, "cleared: OPEN taken");
+	tap_ok(asks(&out, COVER_RELAY_UP, true), "cleared: OPEN asks UP ON");
+}
+
+/* The obstruction input through bridge.c: its edge stops the relays and says so once; a
+ * command is refused while it is active, also when it was active at start. */
+static void test_obstruction_bridge(void)
+{
+	static const enum cover_relay roles[] = { COVER_RELAY_UP, COVER_RELAY_DOWN };
+	struct cover_config cfg = shutter;
+	bool levels[RIG_PINS] = { false };
+	const struct bridge_action *a;
+	struct rig r;
+	size_t n, said;
+
+	cfg.obstruction = true;
+	rig_new(&r, &cfg, 2, roles, 2, 500);
+	bridge_free(r.bridge);
+	r.pins[3] = (struct config_pin){ .name = "beam", .direction = CONFIG_DIRECTION_INPUT,
+					 .interlock = CONFIG_INTERLOCK_NONE };
+	r.pins[r.cover].cover_obstruction = 3;
+	r.cfg.n_pins = 4;
+	if (bridge_new(&r.bridge, &r.cfg, levels) < 0)
+		abort();
+	bridge_cover_restore(r.bridge, r.cover, 0);
+	rig_command(&r, COVER_COMMAND_OPEN, 0, 1000);
+	tap_ok(r.level[0], "bridge: OPEN runs up");
+	bridge_input_edge(r.bridge, 3, true, 3000);
+	a = bridge_actions(r.bridge, &n);
+	said = 0;
+	for (size_t i = 0; i < n; i++)
+		said += a[i].type == BRIDGE_ACTION_COVER_OBSTRUCTION && a[i].pin == r.cover &&
+			a[i].active;
+	tap_is_int((long long)said, 1, "bridge: the obstruction said once");
+	rig_run(&r, 3000);
+	tap_ok(!r.level[0] && !r.level[1], "bridge: the obstruction switched the motor OFF");
+	tap_is_str(cover_state_name(cover_state_get(bridge_cover(r.bridge, r.cover))), "stopped",
+		   "bridge: stopped");
+	tap_is_int(bridge_cover_command(r.bridge, r.cover, COVER_COMMAND_CLOSE, 0, 4000),
+		   BRIDGE_OUTCOME_OBSTRUCTED, "bridge: CLOSE refused while obstructed");
+	rig_run(&r, 4000);
+	rig_advance(&r, 10000);
+	tap_ok(!r.level[0] && !r.level[1], "bridge: nothing started");
+	bridge_input_edge(r.bridge, 3, true, 10000);
+	bridge_actions(r.bridge, &n);
+	tap_is_int((long long)n, 0, "bridge: the same level again says nothing");
+	bridge_input_edge(r.bridge, 3, false, 11000);
+	a = bridge_actions(r.bridge, &n);
+	said = 0;
+	for (size_t i = 0; i < n; i++)
+		said += a[i].type == BRIDGE_ACTION_COVER_OBSTRUCTION && !a[i].active;
+	tap_is_int((long long)said, 1, "bridge: cleared, said once");
+	rig_run(&r, 11000);
+	tap_is_int(bridge_cover_command(r.bridge, r.cover, COVER_COMMAND_CLOSE, 0, 12000), 0,
+		   "bridge: CLOSE taken once cleared");
+	rig_run(&r, 12000);
+	rig_advance(&r, 12600);
+	tap_ok(r.level[1], "bridge: down runs");
+	tap_is_int(r.violations, 0, "bridge: no overlap, no ON inside the dead time");
+	bridge_free(r.bridge);
+
+	/* Active at start: nothing starts. */
+	levels[3] = true;
+	if (bridge_new(&r.bridge, &r.cfg, levels) < 0)
+		abort();
+	bridge_cover_restore(r.bridge, r.cover, 0);
+	tap_is_int(bridge_cover_command(r.bridge, r.cover, COVER_COMMAND_OPEN, 0, 1000),
+		   BRIDGE_OUTCOME_OBSTRUCTED, "bridge: obstruction active at start: OPEN refused");
+	bridge_free(r.bridge);
+}
+
 /* covers.state: saved and read back, every known position; anything damaged is corrupt and
  * changes nothing. */
 static void test_state_file(void)
@@ -711,6 +891,9 @@ static void test_cover_topics(void)
 int main(void)
 {
 	test_position_model();
+	test_position_reports();
+	test_obstruction_model();
+	test_obstruction_bridge();
 	test_endstop();
 	test_parse();
 	test_reversal();

@@ -2,14 +2,16 @@
 # and a down relay (travel 1 s each way, dead time 300 ms) and an end-stop at the open end.
 # From the trace: the two relays are never both 1; a reversal drives the new direction >= 300 ms
 # after the old one's OFF; STOP drives the motor OFF; the end-stop ends a run and makes the
-# position 100; a restart drives no relay to 1, and the cover comes back where it stopped.
+# position 100; a restart drives no relay to 1, and the cover comes back where it stopped; the
+# obstruction input switches the running motor OFF, and while it is active nothing starts.
 write_config /tmp/g.conf <<'CONF'
 @BROKER@
 state_dir = "/tmp/g2m-cover-state";
-inputs = ( { name = "top"; line = "GPIO5"; } );
+inputs = ( { name = "top"; line = "GPIO5"; }, { name = "beam"; line = "GPIO6"; } );
 outputs = ( { name = "up"; line = "GPIO22"; }, { name = "down"; line = "GPIO23"; } );
 covers = ( { name = "shutter"; up = "up"; down = "down"; travel_up_ms = 1000;
-             travel_down_ms = 1000; dead_time_ms = 300; open_endstop = "top"; } );
+             travel_down_ms = 1000; dead_time_ms = 300; open_endstop = "top";
+             obstruction = "beam"; } );
 CONF
 rm -rf /tmp/g2m-cover-state
 gu=$(gpio_global GPIO22) gd=$(gpio_global GPIO23)
@@ -75,4 +77,26 @@ check "restart: open" mqtt_wait $BASE/shutter open 5
 check "restart: position 100" mqtt_wait $BASE/shutter/position 100 5
 gpio_trace_stop >/dev/null
 like "$(gpio_levels "$gu") $(gpio_levels "$gd")" '^[0 ]*$' "restart: no relay driven to 1 ($(gpio_levels "$gu") / $(gpio_levels "$gd"))"
+
+# the obstruction input: the running motor OFF at once, then no start while it is active (the
+# shutter leaves the open end-stop first)
+sim_pull GPIO5 down
+gpio_trace_start
+mqtt_pub $BASE/shutter/set CLOSE -q 1
+wait_until 5 '[ "$(sim_value GPIO23)" = 1 ]'
+sleep_ms 150
+sim_pull GPIO6 up
+wait_until 5 '[ "$(sim_value GPIO23)" = 0 ]'
+check "obstruction: stopped" mqtt_wait $BASE/shutter stopped 5
+mqtt_pub $BASE/shutter/set OPEN -q 1
+mqtt_pub $BASE/shutter/set CLOSE -q 1
+sleep_ms 600
+gpio_trace_stop >/dev/null
+like "$(gpio_levels "$gd") / $(gpio_levels "$gu")" '^(0 )?1 0 / [0 ]*$' "obstruction: down 1 then 0, nothing driven to 1 while it is active ($(gpio_levels "$gd") / $(gpio_levels "$gu"))"
+sim_pull GPIO6 down
+gpio_trace_start
+mqtt_pub $BASE/shutter/set OPEN -q 1
+wait_until 5 '[ "$(sim_value GPIO22)" = 1 ]'
+gpio_trace_stop >/dev/null
+like "$(gpio_levels "$gu")" '^(0 )?1$' "obstruction cleared: OPEN drives up again ($(gpio_levels "$gu"))"
 daemon_stop
