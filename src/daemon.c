@@ -41,6 +41,7 @@ struct daemon_pin {
 			      * outputs: changes since start */
 	uint64_t events;     /* button events published since start */
 	bool pending;        /* its state changed and is not published yet (daemon_states_flush()) */
+	int cover_logged;    /* covers: 1 + the state last logged at info level, 0: none yet */
 };
 
 struct daemon {
@@ -324,9 +325,17 @@ static void daemon_actions_run(struct daemon *d)
 			break;
 		case BRIDGE_ACTION_PUBLISH_COVER:
 			daemon_publish_cover(d, a->pin);
-			log_info("cover '%s': %s at %u", p->name,
-				 cover_state_name(cover_state_get(bridge_cover(d->bridge, a->pin))),
-				 cover_position(bridge_cover(d->bridge, a->pin), util_now_ms()));
+			/* A change of state at info level; the position reports of a run (every
+			 * position_interval_ms) at debug level, so they do not fill the journal. */
+			{
+				enum cover_state state = cover_state_get(bridge_cover(d->bridge, a->pin));
+				int logged = 1 + (int)state;
+
+				log_msg(logged != d->pins[a->pin].cover_logged ? LOG_INFO : LOG_DEBUG,
+					"cover '%s': %s at %u", p->name, cover_state_name(state),
+					cover_position(bridge_cover(d->bridge, a->pin), util_now_ms()));
+				d->pins[a->pin].cover_logged = logged;
+			}
 			save_covers |= !cover_moving(bridge_cover(d->bridge, a->pin));
 			break;
 		case BRIDGE_ACTION_COVER_OBSTRUCTION:
