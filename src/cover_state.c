@@ -48,9 +48,9 @@ static int cover_state_number(const char *s)
 static int cover_state_parse(char *body, const struct config *cfg, int *positions, char *why,
 			     size_t why_size)
 {
-	char *line, *next;
+	char *line, *word;
 	int *found;
-	int r = 0;
+	int r;
 
 	/* Apply nothing unless the whole file is good. */
 	found = malloc((cfg->n_pins ? cfg->n_pins : 1) * sizeof(*found));
@@ -58,23 +58,18 @@ static int cover_state_parse(char *body, const struct config *cfg, int *position
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_pins; i++)
 		found[i] = -1;
-	for (line = body; *line; line = next) {
-		char *space, *nl = strchr(line, '\n');
+	while ((r = sealed_record(&body, &line, &word)) != SEALED_END) {
 		int v;
 
-		if (!nl) {
+		if (r == SEALED_UNTERMINATED) {
 			r = cover_state_corrupt(why, why_size, "a line is not terminated");
 			goto free_found;
 		}
-		*nl = '\0';
-		next = nl + 1;
-		space = strrchr(line, ' ');
-		if (!space || space == line) {
+		if (r == SEALED_MALFORMED) {
 			r = cover_state_corrupt(why, why_size, "malformed line '%s'", line);
 			goto free_found;
 		}
-		*space = '\0';
-		v = cover_state_number(space + 1);
+		v = cover_state_number(word);
 		if (v < 0) {
 			r = cover_state_corrupt(why, why_size, "bad position for '%s'", line);
 			goto free_found;
@@ -84,6 +79,7 @@ static int cover_state_parse(char *body, const struct config *cfg, int *position
 			if (cfg->pins[i].is_cover && strcmp(cfg->pins[i].name, line) == 0)
 				found[i] = v;
 	}
+	r = 0;
 	for (size_t i = 0; i < cfg->n_pins; i++)
 		if (found[i] >= 0)
 			positions[i] = found[i];

@@ -83,7 +83,7 @@ static bool meter_store_number(const char *text, uint64_t *value)
 int meter_store_parse(char *text, size_t len, struct meter_store_data *out, char *why,
 		      size_t why_size)
 {
-	char *line, *next;
+	char *line, *next, *word;
 	int r;
 
 	*out = (struct meter_store_data){ 0 };
@@ -98,19 +98,12 @@ int meter_store_parse(char *text, size_t len, struct meter_store_data *out, char
 	*next = '\0';
 	if (!meter_store_number(line + strlen("generation "), &out->generation))
 		return meter_store_bad(why, why_size, "its generation is not a number");
-	for (line = next + 1; *line; line = next) {
+	for (next++; (r = sealed_record(&next, &line, &word)) != SEALED_END;) {
 		struct meter_store_entry *grown;
-		char *space, *nl = strchr(line, '\n');
 		uint64_t count;
 
-		if (!nl)
+		if (r != 0 || !meter_store_number(word, &count))
 			goto bad_line;
-		*nl = '\0';
-		next = nl + 1;
-		space = strrchr(line, ' ');
-		if (!space || space == line || !meter_store_number(space + 1, &count))
-			goto bad_line;
-		*space = '\0';
 		grown = realloc(out->entries, (out->n + 1) * sizeof(*grown));
 		if (!grown)
 			goto no_memory;

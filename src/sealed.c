@@ -46,6 +46,28 @@ int sealed_open(char *text, size_t len, const char *magic, char **body)
 	return 0;
 }
 
+int sealed_record(char **cursor, char **name, char **value)
+{
+	char *line = *cursor, *space, *nl;
+
+	*name = NULL;
+	*value = NULL;
+	if (!*line)
+		return SEALED_END;
+	nl = strchr(line, '\n');
+	if (!nl)
+		return SEALED_UNTERMINATED;
+	*nl = '\0';
+	*cursor = nl + 1;
+	*name = line;
+	space = strrchr(line, ' ');
+	if (!space || space == line)
+		return SEALED_MALFORMED;
+	*space = '\0';
+	*value = space + 1;
+	return 0;
+}
+
 int sealed_read(const char *path, size_t max, const char *magic, char **text, char **body)
 {
 	size_t len;
@@ -116,6 +138,12 @@ const char *sealed_outcome_string(int outcome)
 		return "its checksum line is malformed";
 	case SEALED_CHECKSUM_MISMATCH:
 		return "its checksum does not match";
+	case SEALED_END:
+		return "no record is left";
+	case SEALED_UNTERMINATED:
+		return "a line is not terminated";
+	case SEALED_MALFORMED:
+		return "a line is malformed";
 	}
 	return "unknown outcome";
 }

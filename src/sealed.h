@@ -21,6 +21,10 @@ enum sealed_outcome {
 	SEALED_NO_CHECKSUM = 6,        /* it has no checksum line */
 	SEALED_CHECKSUM_MALFORMED = 7, /* its checksum line is malformed */
 	SEALED_CHECKSUM_MISMATCH = 8,  /* its checksum does not match */
+	/* sealed_record() */
+	SEALED_END = 9,                /* no record left */
+	SEALED_UNTERMINATED = 10,      /* a line is not terminated */
+	SEALED_MALFORMED = 11,         /* a line without a space, or with nothing before it */
 };
 
 /* Checks the envelope of the LEN bytes at TEXT (NUL-terminated at TEXT[LEN]) against MAGIC (the
@@ -28,6 +32,12 @@ enum sealed_outcome {
  * points *BODY at the records (a NUL-terminated string inside TEXT, empty when there are none).
  * Returns 0 or a sealed_outcome from SEALED_NUL on (*BODY is then NULL and TEXT unchanged). */
 int sealed_open(char *text, size_t len, const char *magic, char **body);
+
+/* The next record of a body from sealed_open(), at *CURSOR: a line "<name> <value>" split at its
+ * last space. Returns 0 (*NAME and *VALUE NUL-terminated inside the body, *CURSOR on the next
+ * line), SEALED_END when no record is left, SEALED_UNTERMINATED, or SEALED_MALFORMED (*NAME is
+ * then the whole line, without its newline). */
+int sealed_record(char **cursor, char **name, char **value);
 
 /* Reads PATH with file_read_regular() (at most MAX bytes) and opens it with sealed_open().
  * Returns 0 (*TEXT is the whole file, to be freed; *BODY points into it), a sealed_outcome

@@ -51,34 +51,29 @@ static int state_parse(char *body, const struct config *cfg, bool *levels, unsig
 {
 	bool *found_levels, *found;
 	unsigned long value = 0;
-	char *line, *next;
-	int r = 0;
+	char *line, *word;
+	int r;
 
 	/* Apply nothing unless the whole file is good. */
 	found_levels = calloc(cfg->n_pins ? cfg->n_pins : 1, 2 * sizeof(bool));
 	if (!found_levels)
 		return -ENOMEM;
 	found = found_levels + (cfg->n_pins ? cfg->n_pins : 1);
-	for (line = body; *line; line = next) {
-		char *space, *nl = strchr(line, '\n');
+	while ((r = sealed_record(&body, &line, &word)) != SEALED_END) {
 		bool on;
 
-		if (!nl) {
+		if (r == SEALED_UNTERMINATED) {
 			r = state_corrupt(why, why_size, "%s", "a line is not terminated");
 			goto free_found;
 		}
-		*nl = '\0';
-		next = nl + 1;
-		space = strrchr(line, ' ');
-		if (!space || space == line) {
+		if (r == SEALED_MALFORMED) {
 			r = state_corrupt(why, why_size, "malformed line '%s'", line);
 			goto free_found;
 		}
-		*space = '\0';
 		/* A light's ":<level>" after its word. */
 		value = 0;
-		if (strchr(space + 1, ':')) {
-			char *colon = strchr(space + 1, ':'), *vend;
+		if (strchr(word, ':')) {
+			char *colon = strchr(word, ':'), *vend;
 
 			value = strtoul(colon + 1, &vend, 10);
 			if (vend == colon + 1 || *vend || value > 10000) {
@@ -87,9 +82,9 @@ static int state_parse(char *body, const struct config *cfg, bool *levels, unsig
 			}
 			*colon = '\0';
 		}
-		if (strcmp(space + 1, "ON") == 0) {
+		if (strcmp(word, "ON") == 0) {
 			on = true;
-		} else if (strcmp(space + 1, "OFF") == 0) {
+		} else if (strcmp(word, "OFF") == 0) {
 			on = false;
 		} else {
 			r = state_corrupt(why, why_size, "bad level for '%s'", line);
@@ -106,6 +101,7 @@ static int state_parse(char *body, const struct config *cfg, bool *levels, unsig
 			}
 		}
 	}
+	r = 0;
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		if (found[i])
 			levels[i] = found_levels[i];

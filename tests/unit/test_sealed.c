@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The sealed envelope of the state files (src/sealed.c): a good file, every way it can be
- * damaged, and sealing then reading back. */
+ * damaged, splitting the records, and sealing then reading back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +137,42 @@ static void test_read(void)
 	unlink(path);
 }
 
+static void test_records(void)
+{
+	char body[] = "kitchen ON\nhall light OFF:5000\n", *cursor = body, *name, *value;
+	char bad[] = "kitchen ON\nnospace\n", trailing[] = "kitchen ON\nhall OF";
+	char empty_name[] = " ON\n", nothing[] = "";
+
+	tap_is_int(sealed_record(&cursor, &name, &value), 0, "a first record");
+	tap_is_str(name, "kitchen", "  ... its name");
+	tap_is_str(value, "ON", "  ... its value");
+	tap_is_int(sealed_record(&cursor, &name, &value), 0, "a second record");
+	tap_is_str(name, "hall light", "  ... a name with a space (split at the last one)");
+	tap_is_str(value, "OFF:5000", "  ... its value");
+	tap_is_int(sealed_record(&cursor, &name, &value), SEALED_END, "then the end");
+	tap_is_int(sealed_record(&cursor, &name, &value), SEALED_END, "  ... and it stays there");
+
+	cursor = nothing;
+	tap_is_int(sealed_record(&cursor, &name, &value), SEALED_END, "an empty body has no record");
+
+	cursor = bad;
+	sealed_record(&cursor, &name, &value);
+	tap_is_int(sealed_record(&cursor, &name, &value), SEALED_MALFORMED, "a line without a space");
+	tap_is_str(name, "nospace", "  ... named whole");
+	tap_ok(!value, "  ... with no value");
+
+	cursor = empty_name;
+	tap_is_int(sealed_record(&cursor, &name, &value), SEALED_MALFORMED,
+		   "a line with nothing before its space");
+
+	cursor = trailing;
+	sealed_record(&cursor, &name, &value);
+	tap_is_int(sealed_record(&cursor, &name, &value), SEALED_UNTERMINATED,
+		   "a last line without its newline");
+	tap_is_str(sealed_outcome_string(SEALED_UNTERMINATED), "a line is not terminated",
+		   "  ... is not terminated");
+}
+
 static void test_round_trip(void)
 {
 	const char *records = "kitchen ON\nhall OFF:5000\n";
@@ -169,6 +205,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_read();
+	test_records();
 	test_round_trip();
 	rmdir(dir);
 	return tap_done();
