@@ -8,13 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file.h"
-#include "util.h"
+#include "sealed.h"
 
 /* Format, one record per line:
  *   gpio2mqtt-covers 1
  *   <name> <position 0..100>     (one line per cover whose position is known)
- *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>
+ *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>   (sealed.h)
  * Anything else, or a checksum that does not match, makes the file corrupt. */
 #define COVER_STATE_MAGIC "gpio2mqtt-covers 1\n"
 #define COVER_STATE_SIZE_MAX (64 * 1024)
@@ -46,50 +45,31 @@ static int cover_state_number(const char *s)
 	return v <= 100 ? v : -1;
 }
 
-static int cover_state_parse(char *data, size_t len, const struct config *cfg, int *positions,
-			     char *why, size_t why_size)
+static int cover_state_parse(char *body, const struct config *cfg, int *positions, char *why,
+			     size_t why_size)
 {
-	size_t magic = strlen(COVER_STATE_MAGIC);
-	char *line, *next, *sum, *end;
+	char *line, *word;
 	int *found;
-	uint64_t want;
-	int r = 0;
+	int r;
 
-	if (len < magic || memcmp(data, COVER_STATE_MAGIC, magic) != 0)
-		return cover_state_corrupt(why, why_size, "it does not start with the format line");
-	sum = strstr(data, "\nchecksum ");
-	if (!sum)
-		return cover_state_corrupt(why, why_size, "it has no checksum line");
-	sum++;
-	want = strtoull(sum + strlen("checksum "), &end, 16);
-	if (end != sum + strlen("checksum ") + 16 || strcmp(end, "\n") != 0)
-		return cover_state_corrupt(why, why_size, "its checksum line is malformed");
-	if (util_fnv1a(data, (size_t)(sum - data), UTIL_FNV1A_OFFSET) != want)
-		return cover_state_corrupt(why, why_size, "its checksum does not match");
-	*sum = '\0';
 	/* Apply nothing unless the whole file is good. */
 	found = malloc((cfg->n_pins ? cfg->n_pins : 1) * sizeof(*found));
 	if (!found)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_pins; i++)
 		found[i] = -1;
-	for (line = data + magic; *line; line = next) {
-		char *space, *nl = strchr(line, '\n');
+	while ((r = sealed_record(&body, &line, &word)) != SEALED_END) {
 		int v;
 
-		if (!nl) {
+		if (r == SEALED_UNTERMINATED) {
 			r = cover_state_corrupt(why, why_size, "a line is not terminated");
 			goto free_found;
 		}
-		*nl = '\0';
-		next = nl + 1;
-		space = strrchr(line, ' ');
-		if (!space || space == line) {
+		if (r == SEALED_MALFORMED) {
 			r = cover_state_corrupt(why, why_size, "malformed line '%s'", line);
 			goto free_found;
 		}
-		*space = '\0';
-		v = cover_state_number(space + 1);
+		v = cover_state_number(word);
 		if (v < 0) {
 			r = cover_state_corrupt(why, why_size, "bad position for '%s'", line);
 			goto free_found;
@@ -99,6 +79,7 @@ static int cover_state_parse(char *data, size_t len, const struct config *cfg, i
 			if (cfg->pins[i].is_cover && strcmp(cfg->pins[i].name, line) == 0)
 				found[i] = v;
 	}
+	r = 0;
 	for (size_t i = 0; i < cfg->n_pins; i++)
 		if (found[i] >= 0)
 			positions[i] = found[i];
@@ -110,54 +91,42 @@ free_found:
 int cover_state_load(const char *path, const struct config *cfg, int *positions, char *why,
 		     size_t why_size)
 {
-	char *data;
-	size_t len;
+	char *data, *body;
 	int r;
 
 	why[0] = '\0';
-	r = file_read_regular(path, COVER_STATE_SIZE_MAX, &data, &len);
-	if (r == FILE_READ_MISSING) {
+	r = sealed_read(path, COVER_STATE_SIZE_MAX, COVER_STATE_MAGIC, &data, &body);
+	if (r == SEALED_MISSING) {
 		snprintf(why, why_size, "no state file yet");
 		return COVER_STATE_OUTCOME_MISSING;
 	}
 	if (r > 0)
-		return cover_state_corrupt(why, why_size, "%s", file_read_outcome_string(r));
+		return cover_state_corrupt(why, why_size, "%s", sealed_outcome_string(r));
 	if (r < 0)
 		return r;
-	if (strlen(data) != len)
-		r = cover_state_corrupt(why, why_size, "it contains NUL bytes");
-	else
-		r = cover_state_parse(data, len, cfg, positions, why, why_size);
+	r = cover_state_parse(body, cfg, positions, why, why_size);
 	free(data);
 	return r;
 }
 
 int cover_state_save(const char *path, const struct config *cfg, const int *positions)
 {
-	char *data = NULL;
+	char *body = NULL;
 	size_t len = 0;
 	FILE *mem;
 	int r;
 
-	mem = open_memstream(&data, &len);
+	mem = open_memstream(&body, &len);
 	if (!mem)
 		return -ENOMEM;
-	fputs(COVER_STATE_MAGIC, mem);
 	for (size_t i = 0; i < cfg->n_pins; i++)
 		if (cfg->pins[i].is_cover && positions[i] >= 0 && positions[i] <= 100)
 			fprintf(mem, "%s %d\n", cfg->pins[i].name, positions[i]);
-	if (fflush(mem) != 0) {
-		fclose(mem);
-		free(data);
-		return -ENOMEM;
-	}
-	fprintf(mem, "checksum %016llx\n",
-		(unsigned long long)util_fnv1a(data, len, UTIL_FNV1A_OFFSET));
 	if (fclose(mem) != 0) {
-		free(data);
+		free(body);
 		return -ENOMEM;
 	}
-	r = file_replace(path, data, len);
-	free(data);
+	r = sealed_write(path, COVER_STATE_MAGIC, body, len);
+	free(body);
 	return r;
 }

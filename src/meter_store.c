@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "file.h"
-#include "util.h"
+#include "sealed.h"
 
 #define METER_STORE_MAGIC "gpio2mqtt-meters 1\n"
 #define METER_STORE_SIZE_MAX (256 * 1024)
@@ -40,28 +40,26 @@ const struct meter_store_entry *meter_store_find(const struct meter_store_data *
 
 int meter_store_format(const struct meter_store_data *data, char **out, size_t *len)
 {
+	char *body = NULL;
+	size_t body_len = 0;
 	FILE *mem;
+	int r;
 
 	*out = NULL;
 	*len = 0;
-	mem = open_memstream(out, len);
+	mem = open_memstream(&body, &body_len);
 	if (!mem)
 		return -ENOMEM;
-	fprintf(mem, METER_STORE_MAGIC "generation %" PRIu64 "\n", data->generation);
+	fprintf(mem, "generation %" PRIu64 "\n", data->generation);
 	for (size_t i = 0; i < data->n; i++)
 		fprintf(mem, "%s %" PRIu64 "\n", data->entries[i].name, data->entries[i].count);
-	if (fflush(mem) != 0) {
-		fclose(mem);
-		free(*out);
-		return -ENOMEM;
-	}
-	fprintf(mem, "checksum %016" PRIx64 "\n", util_fnv1a(*out, *len, UTIL_FNV1A_OFFSET));
 	if (fclose(mem) != 0) {
-		free(*out);
-		*out = NULL;
+		free(body);
 		return -ENOMEM;
 	}
-	return 0;
+	r = sealed_seal(METER_STORE_MAGIC, body, body_len, out, len);
+	free(body);
+	return r;
 }
 
 static int meter_store_bad(char *why, size_t size, const char *what)
@@ -85,46 +83,27 @@ static bool meter_store_number(const char *text, uint64_t *value)
 int meter_store_parse(char *text, size_t len, struct meter_store_data *out, char *why,
 		      size_t why_size)
 {
-	char *sum, *line, *next, *end;
-	uint64_t want;
+	char *line, *next, *word;
+	int r;
 
 	*out = (struct meter_store_data){ 0 };
-	if (strlen(text) != len)
-		return meter_store_bad(why, why_size, "it contains NUL bytes");
-	if (len < strlen(METER_STORE_MAGIC) ||
-	    memcmp(text, METER_STORE_MAGIC, strlen(METER_STORE_MAGIC)) != 0)
-		return meter_store_bad(why, why_size, "it does not start with the format line");
-	sum = strstr(text, "\nchecksum ");
-	if (!sum)
+	r = sealed_open(text, len, METER_STORE_MAGIC, &line);
+	if (r == SEALED_NO_CHECKSUM)
 		return meter_store_bad(why, why_size, "it has no checksum line (cut short?)");
-	sum++;
-	errno = 0;
-	want = strtoull(sum + strlen("checksum "), &end, 16);
-	if (errno || end != sum + strlen("checksum ") + 16 || strcmp(end, "\n") != 0)
-		return meter_store_bad(why, why_size, "its checksum line is malformed");
-	if (util_fnv1a(text, (size_t)(sum - text), UTIL_FNV1A_OFFSET) != want)
-		return meter_store_bad(why, why_size, "its checksum does not match");
-	*sum = '\0';
-	line = text + strlen(METER_STORE_MAGIC);
+	if (r > 0)
+		return meter_store_bad(why, why_size, sealed_outcome_string(r));
 	if (strncmp(line, "generation ", strlen("generation ")) != 0 || !strchr(line, '\n'))
 		return meter_store_bad(why, why_size, "it has no generation line");
 	next = strchr(line, '\n');
 	*next = '\0';
 	if (!meter_store_number(line + strlen("generation "), &out->generation))
 		return meter_store_bad(why, why_size, "its generation is not a number");
-	for (line = next + 1; *line; line = next) {
+	for (next++; (r = sealed_record(&next, &line, &word)) != SEALED_END;) {
 		struct meter_store_entry *grown;
-		char *space, *nl = strchr(line, '\n');
 		uint64_t count;
 
-		if (!nl)
+		if (r != 0 || !meter_store_number(word, &count))
 			goto bad_line;
-		*nl = '\0';
-		next = nl + 1;
-		space = strrchr(line, ' ');
-		if (!space || space == line || !meter_store_number(space + 1, &count))
-			goto bad_line;
-		*space = '\0';
 		grown = realloc(out->entries, (out->n + 1) * sizeof(*grown));
 		if (!grown)
 			goto no_memory;

@@ -12,6 +12,7 @@
 
 #include "file.h"
 #include "kind.h"
+#include "sealed.h"
 #include "util.h"
 
 /* Format, one record per line:
@@ -19,15 +20,10 @@
  *   <name> ON|OFF        (one line per restore output)
  *   <name> ON|OFF:<n>    (a PWM light: on or off, and the brightness level ON goes back to,
  *                         0..10000; written only by versions that know lights)
- *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>
+ *   checksum <16 hex digits: FNV-1a 64 of every byte before this line>   (sealed.h)
  * Anything else, or a checksum that does not match, makes the file corrupt. */
 #define STATE_MAGIC "gpio2mqtt-state 1\n"
 #define STATE_SIZE_MAX (64 * 1024)
-
-static uint64_t state_hash(const char *data, size_t len)
-{
-	return util_fnv1a(data, len, UTIL_FNV1A_OFFSET);
-}
 
 bool state_needed(const struct config *cfg)
 {
@@ -50,54 +46,34 @@ static int state_corrupt(char *why, size_t size, const char *fmt, ...)
 	return STATE_OUTCOME_CORRUPT;
 }
 
-static int state_parse(char *data, size_t len, const struct config *cfg, bool *levels,
-		       unsigned int *values, char *why, size_t why_size)
+static int state_parse(char *body, const struct config *cfg, bool *levels, unsigned int *values,
+		       char *why, size_t why_size)
 {
 	bool *found_levels, *found;
 	unsigned long value = 0;
-	char *line, *next, *sum;
-	uint64_t want;
-	char *end;
-	int r = 0;
-
-	if (len < strlen(STATE_MAGIC) || memcmp(data, STATE_MAGIC, strlen(STATE_MAGIC)) != 0)
-		return state_corrupt(why, why_size, "%s", "it does not start with the format line");
-	sum = strstr(data, "\nchecksum ");
-	if (!sum)
-		return state_corrupt(why, why_size, "%s", "it has no checksum line");
-	sum++;
-	want = strtoull(sum + strlen("checksum "), &end, 16);
-	if (end != sum + strlen("checksum ") + 16 || strcmp(end, "\n") != 0)
-		return state_corrupt(why, why_size, "%s", "its checksum line is malformed");
-	if (state_hash(data, (size_t)(sum - data)) != want)
-		return state_corrupt(why, why_size, "%s", "its checksum does not match");
-	*sum = '\0';
+	char *line, *word;
+	int r;
 
 	/* Apply nothing unless the whole file is good. */
 	found_levels = calloc(cfg->n_pins ? cfg->n_pins : 1, 2 * sizeof(bool));
 	if (!found_levels)
 		return -ENOMEM;
 	found = found_levels + (cfg->n_pins ? cfg->n_pins : 1);
-	for (line = data + strlen(STATE_MAGIC); *line; line = next) {
-		char *space, *nl = strchr(line, '\n');
+	while ((r = sealed_record(&body, &line, &word)) != SEALED_END) {
 		bool on;
 
-		if (!nl) {
+		if (r == SEALED_UNTERMINATED) {
 			r = state_corrupt(why, why_size, "%s", "a line is not terminated");
 			goto free_found;
 		}
-		*nl = '\0';
-		next = nl + 1;
-		space = strrchr(line, ' ');
-		if (!space || space == line) {
+		if (r == SEALED_MALFORMED) {
 			r = state_corrupt(why, why_size, "malformed line '%s'", line);
 			goto free_found;
 		}
-		*space = '\0';
 		/* A light's ":<level>" after its word. */
 		value = 0;
-		if (strchr(space + 1, ':')) {
-			char *colon = strchr(space + 1, ':'), *vend;
+		if (strchr(word, ':')) {
+			char *colon = strchr(word, ':'), *vend;
 
 			value = strtoul(colon + 1, &vend, 10);
 			if (vend == colon + 1 || *vend || value > 10000) {
@@ -106,9 +82,9 @@ static int state_parse(char *data, size_t len, const struct config *cfg, bool *l
 			}
 			*colon = '\0';
 		}
-		if (strcmp(space + 1, "ON") == 0) {
+		if (strcmp(word, "ON") == 0) {
 			on = true;
-		} else if (strcmp(space + 1, "OFF") == 0) {
+		} else if (strcmp(word, "OFF") == 0) {
 			on = false;
 		} else {
 			r = state_corrupt(why, why_size, "bad level for '%s'", line);
@@ -125,6 +101,7 @@ static int state_parse(char *data, size_t len, const struct config *cfg, bool *l
 			}
 		}
 	}
+	r = 0;
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		if (found[i])
 			levels[i] = found_levels[i];
@@ -143,24 +120,20 @@ int state_load(const char *path, const struct config *cfg, bool *levels, char *w
 int state_load_values(const char *path, const struct config *cfg, bool *levels,
 		      unsigned int *values, char *why, size_t why_size)
 {
-	char *data;
-	size_t len;
+	char *data, *body;
 	int r;
 
 	why[0] = '\0';
-	r = file_read_regular(path, STATE_SIZE_MAX, &data, &len);
-	if (r == FILE_READ_MISSING) {
+	r = sealed_read(path, STATE_SIZE_MAX, STATE_MAGIC, &data, &body);
+	if (r == SEALED_MISSING) {
 		snprintf(why, why_size, "no state file yet");
 		return STATE_OUTCOME_MISSING;
 	}
 	if (r > 0)
-		return state_corrupt(why, why_size, "%s", file_read_outcome_string(r));
+		return state_corrupt(why, why_size, "%s", sealed_outcome_string(r));
 	if (r < 0)
 		return r;
-	if (strlen(data) != len)
-		r = state_corrupt(why, why_size, "%s", "it contains NUL bytes");
-	else
-		r = state_parse(data, len, cfg, levels, values, why, why_size);
+	r = state_parse(body, cfg, levels, values, why, why_size);
 	free(data);
 	return r;
 }
@@ -173,15 +146,14 @@ int state_save(const char *path, const struct config *cfg, const bool *levels)
 int state_save_values(const char *path, const struct config *cfg, const bool *levels,
 		      const unsigned int *values)
 {
-	char *data = NULL;
+	char *body = NULL;
 	size_t len = 0;
 	FILE *mem;
 	int r;
 
-	mem = open_memstream(&data, &len);
+	mem = open_memstream(&body, &len);
 	if (!mem)
 		return -ENOMEM;
-	fputs(STATE_MAGIC, mem);
 	for (size_t i = 0; i < cfg->n_pins; i++) {
 		if (!kind_of(&cfg->pins[i])->persists(&cfg->pins[i]))
 			continue;
@@ -191,17 +163,11 @@ int state_save_values(const char *path, const struct config *cfg, const bool *le
 		else
 			fprintf(mem, "%s %s\n", cfg->pins[i].name, levels[i] ? "ON" : "OFF");
 	}
-	if (fflush(mem) != 0) {
-		fclose(mem);
-		free(data);
-		return -ENOMEM;
-	}
-	fprintf(mem, "checksum %016llx\n", (unsigned long long)state_hash(data, len));
 	if (fclose(mem) != 0) {
-		free(data);
+		free(body);
 		return -ENOMEM;
 	}
-	r = file_replace(path, data, len);
-	free(data);
+	r = sealed_write(path, STATE_MAGIC, body, len);
+	free(body);
 	return r;
 }
