@@ -356,3 +356,31 @@ unsigned int lights_value(const struct lights *l, size_t pin)
 
 	return o ? o->model.last_on : 0;
 }
+
+/* See lights.h. */
+size_t lights_check(const struct config *cfg)
+{
+	size_t problems = 0;
+	struct pwm_sysfs sys;
+	bool noted = false;
+
+	pwm_sysfs_default(&sys);
+	for (size_t i = 0; i < cfg->n_pins; i++) {
+		const struct config_pin *p = &cfg->pins[i];
+		char msg[1400];
+		int r;
+
+		if (!p->light)
+			continue;
+		r = pwm_check(&sys, p->name, p->pwm.chip, p->pwm.channel, msg, sizeof(msg));
+
+		if (r == PWM_CHECK_NO_CHIPS && !noted)
+			log_notice("no PWM chip on this machine: the PWM lights were not looked up");
+		noted = noted || r == PWM_CHECK_NO_CHIPS;
+		if (r < 0) {
+			log_plain(LOG_ERR, "%s:%d: %s", cfg->path, p->pwm.source_line, msg);
+			problems++;
+		}
+	}
+	return problems;
+}

@@ -22,6 +22,11 @@ struct lights;
  * back to, 0..LIGHT_LEVEL_MAX); NULL: none. Returns 0, or pwm_open()'s or pwm_apply()'s
  * negative errno when a channel cannot be opened or started (logged by pwm.c; -ENOENT: no
  * such chip, -ERANGE: no such channel); then nothing stays exported. */
+/* --check on the target: every light's PWM chip and channel must exist on this machine.
+ * Returns the number of problems, each reported at the light's pwm group as FILE:LINE (a
+ * machine without any PWM chip is noted, not counted). */
+size_t lights_check(const struct config *cfg);
+
 int lights_open(struct lights **out, const struct config *cfg, const struct pwm_sysfs *sys,
 		const bool *on, const unsigned int *values);
 /* Unexports every channel (each keeps its output as it is) and frees L. NULL is fine. */

@@ -14,10 +14,10 @@
 #include "config_warn.h"
 #include "daemon.h"
 #include "gpio.h"
+#include "lights.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
-#include "pwm.h"
 #include "reload.h"
 
 #define EXIT_CONFIG 78 /* EX_CONFIG */
@@ -97,35 +97,6 @@ static void main_line_problem(void *userdata, size_t pin, const char *message)
 	log_plain(LOG_ERR, "%s:%d: %s", cfg->path, cfg->pins[pin].source_line, message);
 }
 
-/* --check on the target for PWM lights: every chip and channel must exist here. Returns the
- * number of problems (each reported at the light's pwm group as FILE:LINE). */
-static size_t main_check_lights(const struct config *cfg)
-{
-	size_t problems = 0;
-	struct pwm_sysfs sys;
-	bool noted = false;
-
-	pwm_sysfs_default(&sys);
-	for (size_t i = 0; i < cfg->n_pins; i++) {
-		const struct config_pin *p = &cfg->pins[i];
-		char msg[1400];
-		int r;
-
-		if (!p->light)
-			continue;
-		r = pwm_check(&sys, p->name, p->pwm.chip, p->pwm.channel, msg, sizeof(msg));
-
-		if (r == PWM_CHECK_NO_CHIPS && !noted)
-			log_notice("no PWM chip on this machine: the PWM lights were not looked up");
-		noted = noted || r == PWM_CHECK_NO_CHIPS;
-		if (r < 0) {
-			log_plain(LOG_ERR, "%s:%d: %s", cfg->path, p->pwm.source_line, msg);
-			problems++;
-		}
-	}
-	return problems;
-}
-
 /* --check on the target: every line must exist here and be free. Returns the number of
  * problems (each reported as FILE:LINE), 0 also when there is no GPIO chip to check against. */
 static size_t main_check_lines(const struct config *cfg)
@@ -139,7 +110,7 @@ static size_t main_check_lines(const struct config *cfg)
 			   "says so on purpose)");
 	else if (r < 0)
 		log_warning("cannot look the lines up: %s", strerror(-r));
-	return problems + main_check_lights(cfg);
+	return problems + lights_check(cfg);
 }
 
 /* The daemon, started in its order (src/daemon.h); each step logs its own failure. Returns 0
