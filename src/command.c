@@ -78,7 +78,6 @@ static int command_cover_apply(struct bridge *bridge, const struct config *cfg,
 			    "position 0 to 100, or {\"position\":N}", name, quoted);
 		return COMMAND_OUTCOME_IGNORED;
 	}
-	log_info("cover '%s': command '%s'", name, quoted);
 	r = bridge_cover_command(bridge, pin, command, position, now);
 	if (r == BRIDGE_OUTCOME_OBSTRUCTED)
 		log_warning("cover '%s': command '%s' refused: its obstruction input '%s' is active",
@@ -146,13 +145,28 @@ int command_apply(struct bridge *bridge, const struct config *cfg, const struct 
 			    "cover)", name, pulse ? "pulse" : "command", quoted);
 		return COMMAND_OUTCOME_IGNORED;
 	}
-	if (r == BRIDGE_OUTCOME_CHANGED)
-		log_info("pin '%s': %s (%s '%s')", name,
-			 bridge_state_payload(bridge_pin_active(bridge, pin)),
-			 pulse ? "pulse" : "command", quoted);
-	else if (r == BRIDGE_OUTCOME_PENDING)
-		log_info("pin '%s': ON after the interlock wait (%s '%s')", name,
-			 pulse ? "pulse" : "command", quoted);
 	return r;
+}
+
+void command_log_applied(const struct bridge *bridge, const struct config *cfg,
+			 const struct mqtt_event *ev, int route, const struct topics_match *m,
+			 int r)
+{
+	const char *name, *what = route == TOPICS_ROUTE_PULSE ? "pulse" : "command";
+	char quoted[256];
+
+	if (r == COMMAND_OUTCOME_IGNORED || route == TOPICS_ROUTE_UNKNOWN_PIN || r < 0)
+		return;
+	name = cfg->pins[m->pin].name;
+	command_payload_quote(ev->payload, ev->payload_len, quoted, sizeof(quoted));
+	if (cfg->pins[m->pin].is_cover) {
+		if (r != BRIDGE_OUTCOME_OBSTRUCTED) /* command_apply() said why it was refused */
+			log_info("cover '%s': command '%s'", name, quoted);
+	}
+	else if (r == BRIDGE_OUTCOME_CHANGED)
+		log_info("pin '%s': %s (%s '%s')", name,
+			 bridge_state_payload(bridge_pin_active(bridge, m->pin)), what, quoted);
+	else if (r == BRIDGE_OUTCOME_PENDING)
+		log_info("pin '%s': ON after the interlock wait (%s '%s')", name, what, quoted);
 }
 

@@ -27,3 +27,10 @@ int command_json_parse(const char *payload, size_t len, enum bridge_command *out
  * out). NOW: milliseconds, monotonic. */
 int command_apply(struct bridge *bridge, const struct config *cfg, const struct mqtt_event *ev,
 		  int route, const struct topics_match *m, uint64_t now);
+
+/* The info line for what command_apply() returned (R) for EV, if it says one: "pin 'X': ON
+ * (command 'ON')", "cover 'X': command 'OPEN'". The caller writes it once the bridge's actions
+ * were carried out, so a log write never stands between a command and the line it drives. */
+void command_log_applied(const struct bridge *bridge, const struct config *cfg,
+			 const struct mqtt_event *ev, int route, const struct topics_match *m,
+			 int r);

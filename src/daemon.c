@@ -478,6 +478,7 @@ static void daemon_on_command(struct daemon *d, const struct mqtt_event *ev, int
 
 	if (r != COMMAND_OUTCOME_IGNORED)
 		daemon_bridge_result(d, r, d->cfg->pins[m->pin].name);
+	command_log_applied(d->bridge, d->cfg, ev, route, m, r);
 }
 
 /* Every state (Home Assistant and openHAB expect one on every connection). */

@@ -18,6 +18,8 @@
  * Files the double writes (each with write(2), so the test sees them at once):
  *   requested  written by a successful gpio_open once every pin is "requested": one line
  *              "consumer NAME", then per pin "NAME input|output line=LINE bias=... ..."
+ *   trace_sets (the test creates it) every gpio_set() also writes "gpio-double: drive NAME
+ *              LEVEL" to stderr, in the same stream as the daemon's log lines
  *   outputs.log  "NAME LEVEL" for every output at open (its initial level) and for every
  *              gpio_set() call (also when the level does not change)
  *   out/NAME   the current level of output NAME ("0\n" or "1\n"), replaced atomically
@@ -748,6 +750,22 @@ static void double_stall(struct gpio *gpio)
 			  NULL);
 }
 
+/* When the file "trace_sets" exists, every gpio_set() also writes "gpio-double: drive NAME
+ * LEVEL" to the daemon's stderr, where its own log lines go, so a test sees in one stream
+ * whether a log line came before or after the line was driven. */
+static void double_trace_set(const struct gpio *gpio, const struct gpio_double_pin *pin)
+{
+	char path[DOUBLE_PATH_MAX], text[CONFIG_NAME_MAX + 32];
+	int len;
+
+	if (double_path(path, sizeof(path), gpio->dir, "trace_sets") < 0 || access(path, F_OK) < 0)
+		return;
+	len = snprintf(text, sizeof(text), "gpio-double: drive %s %d\n", pin->name,
+		       pin->level ? 1 : 0);
+	if (len > 0 && (size_t)len < sizeof(text))
+		(void)!write(STDERR_FILENO, text, (size_t)len);
+}
+
 int gpio_set(struct gpio *gpio, size_t pin, bool active)
 {
 	if (pin >= gpio->n_pins)
@@ -756,5 +774,6 @@ int gpio_set(struct gpio *gpio, size_t pin, bool active)
 		return -EPERM;
 	double_stall(gpio);
 	gpio->pins[pin].level = active;
+	double_trace_set(gpio, &gpio->pins[pin]);
 	return double_record_output(gpio, &gpio->pins[pin]);
 }

@@ -234,6 +234,45 @@ static void scenario_commands(void)
 	expect_alive("after the commands");
 }
 
+/* The info line a command earns ("pin 'relay': ON (command 'ON')") is written after the line
+ * was driven: a log write (to the journal, under systemd) never delays a relay. */
+static void scenario_command_log_after_drive(void)
+{
+	static const char drive[] = "gpio-double: drive relay 1";
+	static const char logged[] = "pin 'relay': ON (command 'ON')";
+	char path[PATH_LEN];
+	const char *at_drive, *at_log;
+	off_t mark;
+	size_t c;
+	char *err;
+
+	if (!setup_daemon(&c))
+		return;
+	gpio_path(path, "trace_sets");
+	if (!tap_ok(file_write(path, ""), "the double traces its gpio_set() calls"))
+		return;
+	mark = file_size(T.daemon_err);
+	c = watch_mark();
+	if (!pub_str("relay/set", "ON", false) ||
+	    !expect_msg(&c, "relay", "ON", true, TIMEOUT_MS, "relay/set ON echoed"))
+		return;
+	tap_ok(file_wait_count(T.daemon_err, logged, 1, LOG_TIMEOUT_MS), "the command is logged");
+	err = file_read(T.daemon_err, NULL);
+	if (!tap_ok(err != NULL && (off_t)strlen(err) >= mark, "the daemon's stderr is readable"))
+		goto out;
+	at_drive = strstr(err + mark, drive);
+	at_log = strstr(err + mark, logged);
+	tap_ok(at_drive != NULL, "the line was driven ('%s')", drive);
+	tap_ok(at_drive && at_log && at_drive < at_log,
+	       "the line was driven before the command's log line was written");
+	if (!(at_drive && at_log && at_drive < at_log))
+		dump_file("daemon stderr", T.daemon_err, 20);
+out:
+	free(err);
+	unlink(path);
+	expect_alive("after the command");
+}
+
 static void scenario_bad_commands(void)
 {
 	static char big[1000];
@@ -788,6 +827,7 @@ static const struct scenario scenarios[] = {
 	{ "startup", scenario_startup },
 	{ "inputs", scenario_inputs },
 	{ "commands", scenario_commands },
+	{ "command-log-after-drive", scenario_command_log_after_drive },
 	{ "bad-commands", scenario_bad_commands },
 	{ "reconnect", scenario_reconnect },
 	{ "broker-late", scenario_broker_late },
