@@ -56,6 +56,7 @@ struct daemon {
 	struct daemon_pin *pins;
 	struct loop_source *stop_timer;
 	struct loop_source *bridge_timer;
+	uint64_t bridge_timer_at; /* its deadline (ms), BRIDGE_NO_DEADLINE while disarmed */
 	char broker[300];
 	struct restore restore;    /* power_on = "restore" (src/restore.h) */
 	bool stopping;
@@ -280,6 +281,10 @@ static void daemon_timer_rearm(struct daemon *d)
 	if (lights_deadline(d->lights) < deadline)
 		deadline = lights_deadline(d->lights);
 
+	/* Most edges and commands leave the deadline as it was: no system call for them. */
+	if (deadline == d->bridge_timer_at)
+		return;
+	d->bridge_timer_at = deadline;
 	if (deadline == BRIDGE_NO_DEADLINE)
 		loop_timer_arm(d->bridge_timer, 0, 0);
 	else
@@ -436,6 +441,7 @@ static int daemon_on_bridge_timer(void *userdata)
 {
 	struct daemon *d = userdata;
 
+	d->bridge_timer_at = BRIDGE_NO_DEADLINE; /* it fired: a one-shot timer is disarmed */
 	daemon_bridge_result(d, bridge_tick(d->bridge, util_now_ms()), "timer");
 	lights_tick(d->lights, util_now_ms());
 	daemon_lights_flush(d);
@@ -1068,6 +1074,7 @@ int daemon_loop_open(struct daemon *d)
 	r = loop_new(&d->loop);
 	if (r == 0)
 		r = loop_add_timer(d->loop, daemon_on_bridge_timer, d, &d->bridge_timer);
+	d->bridge_timer_at = BRIDGE_NO_DEADLINE;
 	if (r == 0)
 		r = daemon_gpio_sources_add(d);
 	if (r == 0 && notify_watchdog_interval_usec()) {

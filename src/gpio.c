@@ -808,9 +808,10 @@ int gpio_dispatch(struct gpio *gpio, int fd, gpio_event_fn fn, void *userdata)
 			fn(userdata, &ev);
 			reported++;
 		}
-		/* The request fd blocks: read again only while events are waiting (also after a full
-		 * batch: exactly GPIO_READ_BATCH events may have been all there was). */
-		if (gpiod_line_request_wait_edge_events(request, 0) <= 0)
+		/* The request fd blocks: read again only while events are waiting. A short read took
+		 * every event there was (the usual single edge: no further system call); after a
+		 * full batch, ask, as exactly GPIO_READ_BATCH events may have been all there was. */
+		if (n < GPIO_READ_BATCH || gpiod_line_request_wait_edge_events(request, 0) <= 0)
 			break;
 	}
 
