@@ -135,6 +135,43 @@ done
 emit g2m.glitch "$(g2m_bench glitch bench/g2m/out/set "$(sim_path $G2M_OUT)/value" "$BENCH_GLITCH_N" 1 "$(gpio_global $G2M_OUT)")"
 ok "gpio2mqtt latency measured"
 
+# 2b. gpio2mqtt: system calls per edge and per command, per thread (strace -f while N edges,
+# then N commands, QoS 1): the main thread's calls before its hand-off to the network thread
+# delay every publish on a single CPU. Counts, not times: repeatable on a busy host.
+syscalls_json() { # FILE N MAIN_TID -> {"n":N,"main":{"total":x,"calls":{..}},"network":{..}}
+	awk -v n="$2" -v main="$3" '
+		/resumed>/ || /^[0-9]+ +\+\+\+/ || /^[0-9]+ +---/ { next }
+		{ t = ($1 == main) ? "main" : "network"; c = $2; sub(/\(.*/, "", c)
+		  tot[t]++; calls[t SUBSEP c]++ }
+		END {
+			printf "{\"n\":%d", n
+			split("main network", ts, " ")
+			for (i = 1; i <= 2; i++) {
+				t = ts[i]; printf ",\"%s\":{\"total\":%.2f,\"calls\":{", t, tot[t] / n; s = ""
+				for (k in calls) { split(k, kk, SUBSEP); if (kk[1] != t) continue
+					printf "%s\"%s\":%.2f", s, kk[2], calls[k] / n; s = "," }
+				printf "}}"
+			}
+			printf "}"
+		}' "$1"
+}
+sc_n=$([ "$BENCH_N" -lt 50 ] && echo "$BENCH_N" || echo 50)
+g2m_start 1 || bail "gpio2mqtt did not start"
+for what in edge cmd; do
+	strace -f -o /tmp/syscalls.$what -p "$DAEMON_PID" 2>/dev/null & st=$!
+	usleep 500000
+	if [ $what = edge ]; then
+		g2m_bench edge "$(sim_path $G2M_IN)/pull" bench/g2m/in "$sc_n" 1 >/dev/null
+	else
+		g2m_bench cmd bench/g2m/out/set "$(sim_path $G2M_OUT)/value" "$sc_n" 1 >/dev/null
+	fi
+	usleep 300000
+	kill -INT $st; wait $st
+	emit g2m.syscalls.$what "$(syscalls_json /tmp/syscalls.$what "$sc_n" "$DAEMON_PID")"
+done
+g2m_stop
+ok "gpio2mqtt system calls per edge and per command counted"
+
 # 3. gpio2mqtt: edge rate sweep (qos 1 = the default), memory after the storm
 for r in $BENCH_RATES; do
 	[ "$r" = max ] && rr=1000000000 || rr=$r

@@ -96,6 +96,21 @@ if any(get(k) for _, _, k in rows):
         lines.append(f"- command → output QoS 0: shell bridge p50 = {ratio(sc['p50'], gc['p50'])} gpio2mqtt's")
     md += [""] + lines + [""]
 
+# ---------------------------------------------------------------- system calls per event
+sc = [(what, get(f"vm.g2m.syscalls.{k}")) for what, k in (("an edge", "edge"), ("a command", "cmd"))]
+if any(r for _, r in sc):
+    md += ["### System calls per edge and per command (gpio2mqtt, QoS 1, strace -f; per event)", "",
+           "| event | thread | calls | by call |", "|---|---|---:|---|"]
+    for what, r in sc:
+        r = r or {}
+        for thread in ("main", "network"):
+            t = r.get(thread) or {}
+            calls = ", ".join(f"{k} {v:.2f}" for k, v in sorted((t.get("calls") or {}).items(), key=lambda kv: -kv[1]))
+            md.append(f"| {what} | {thread} | {f(t.get('total'), 2)} | {calls or '–'} |")
+    md += ["", "The main thread's calls up to its hand-off to the network thread (a write to "
+           "libmosquitto's wake-up pipe) stand between the edge or command and the broker on a "
+           "single CPU; the floor makes one read (edge) or one ioctl (command).", ""]
+
 # ---------------------------------------------------------------- glitches
 gl = [("gpio2mqtt", get("vm.g2m.glitch")), ("shell bridge", get("vm.sh.glitch"))]
 if any(r for _, r in gl):
