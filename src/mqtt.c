@@ -817,6 +817,8 @@ static void *mqtt_thread_main(void *userdata)
 				wait_ms = presence_wait_ms(mqtt->presence, timeout_ms);
 			errno = 0;
 			rc = mosquitto_loop(mqtt->mosq, disconnect_sent ? 100 : wait_ms, 1);
+			/* The broker's next command must not wait for our delayed ACK. */
+			util_tcp_ack_now(mosquitto_socket(mqtt->mosq));
 			if (rc == MOSQ_ERR_SUCCESS && !was_connected && !disconnect_sent &&
 			    (saved_errno = mqtt_thread_socket_error(mqtt))) {
 				rc = MOSQ_ERR_ERRNO;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define UTIL_FNV1A_PRIME 0x100000001b3ULL
@@ -63,4 +66,12 @@ void util_hostname(char *buf, size_t size, const char *fallback)
 	host[sizeof(host) - 1] = '\0';
 	host[strcspn(host, ".")] = '\0';
 	snprintf(buf, size, "%s", host[0] ? host : fallback);
+}
+
+void util_tcp_ack_now(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }

@@ -24,3 +24,9 @@ uint64_t util_now_ms(void);
 
 /* The hostname up to its first '.' into BUF (SIZE > 0), or FALLBACK when there is none. */
 void util_hostname(char *buf, size_t size, const char *fallback);
+
+/* Makes the TCP socket FD acknowledge what it received now rather than after the delayed-ACK
+ * timer (TCP_QUICKACK, which the kernel forgets again: set it after each read). A peer that
+ * holds small writes until its last one is acknowledged (Nagle's algorithm, mosquitto's default)
+ * then sends the next message at once. Errors are ignored: it is an optimisation. */
+void util_tcp_ack_now(int fd);
