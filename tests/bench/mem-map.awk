@@ -7,7 +7,8 @@
 # [heap], [stack], [vdso], [vvar]..., and the anonymous mappings split into "thread stack" (holds
 # the stack pointer of one of the process's threads, read from /proc/PID/task/*/syscall),
 # "malloc arena" (read-write, directly followed by its own PROT_NONE reserve: glibc's heap for a
-# second thread) and "anonymous" (the rest: big malloc blocks, libraries' mmaps). A PROT_NONE
+# second thread) and "anonymous" (the rest: big malloc blocks, libraries' mmaps); an anonymous
+# mapping right after a file's read-write segment is that file's .bss and counted with it. A PROT_NONE
 # mapping (guard page, reserve) is counted with the stack or arena it belongs to.
 #   awk -v pid=PID -v proc=NAME -v sps="HEX HEX..." -f mem-map.awk /proc/PID/smaps
 # Plain POSIX awk (busybox in the VM): addresses are parsed by hand (48-bit values fit a double).
@@ -63,6 +64,10 @@ END {
 					g = "thread stack"
 			if (g == "anonymous" && i < m && anon[i + 1] && none[i + 1] && lo[i + 1] == hi[i])
 				g = "malloc arena"
+			# right after a file's read-write segment: the rest of its .bss
+			if (g == "anonymous" && i > 1 && name[i - 1] ~ /^\// && perm[i - 1] ~ /^rw/ && \
+			    hi[i - 1] == lo[i])
+				g = grp[i - 1]
 		}
 		grp[i] = g
 	}
