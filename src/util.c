@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,4 +64,19 @@ void util_hostname(char *buf, size_t size, const char *fallback)
 	host[sizeof(host) - 1] = '\0';
 	host[strcspn(host, ".")] = '\0';
 	snprintf(buf, size, "%s", host[0] ? host : fallback);
+}
+
+int util_thread_start(pthread_t *thread, size_t stack_size, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	int r;
+
+	r = pthread_attr_init(&attr);
+	if (r)
+		return -r;
+	r = pthread_attr_setstacksize(&attr, stack_size);
+	if (r == 0)
+		r = pthread_create(thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -r;
 }

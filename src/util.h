@@ -3,6 +3,7 @@
 
 /* Small helpers more than one module needs: clocks, a hash, the hostname. No state. */
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -24,3 +25,7 @@ uint64_t util_now_ms(void);
 
 /* The hostname up to its first '.' into BUF (SIZE > 0), or FALLBACK when there is none. */
 void util_hostname(char *buf, size_t size, const char *fallback);
+
+/* pthread_create() with a stack of STACK_SIZE bytes (rounded up to whole pages by the C library)
+ * instead of the default (8 MiB of address space on glibc). 0 or a negative errno. */
+int util_thread_start(pthread_t *thread, size_t stack_size, void *(*fn)(void *), void *arg);
