@@ -910,7 +910,7 @@ int mqtt_start(struct mqtt *mqtt)
 	if (mqtt->thread_started)
 		return -EALREADY;
 	mqtt_heartbeat(mqtt);
-	r = -pthread_create(&mqtt->thread, NULL, mqtt_thread_main, mqtt);
+	r = util_thread_start(&mqtt->thread, MQTT_THREAD_STACK, mqtt_thread_main, mqtt);
 	if (r < 0)
 		return r;
 	mqtt->thread_started = true;

@@ -96,6 +96,12 @@ int mqtt_subscribe(struct mqtt *mqtt, const char *pattern, int qos);
 int mqtt_publish(struct mqtt *mqtt, const char *topic, const void *payload, size_t len, int qos,
 		 bool retain, int *mid);
 
+/* The network thread's stack: the deepest use measured, connecting over TLS (handshake and
+ * certificate check in this thread), is 16 KiB of pages touched (tests/bench mem-map, "thread
+ * stack"); 256 KiB keeps a 16x margin (glibc's getaddrinfo() limits its alloca() to a quarter of
+ * the stack). The default would reserve 8 MiB of address space. */
+#define MQTT_THREAD_STACK (256 * 1024)
+
 /* The in-flight window: at most MQTT_WINDOW publishes are handed to libmosquitto and not done
  * (QoS 0 not yet written to the socket, QoS >= 1 not yet acknowledged), so a stalled broker
  * cannot grow memory. The free places in it (0 when full or not connected). With WAKE, a full

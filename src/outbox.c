@@ -81,12 +81,21 @@ void outbox_topic_add(struct outbox *o, int mid, const char *topic)
 
 	if (!copy)
 		return;
-	if (!o->topics) {
-		o->topics = calloc(OUTBOX_TOPICS_MAX, sizeof(*o->topics));
-		if (!o->topics) {
+	/* Grown as needed: the window keeps it at a few dozen, so the whole OUTBOX_TOPICS_MAX is
+	 * only for a broker that leaves acknowledgements out. */
+	if (o->n_topics == o->cap_topics && o->cap_topics < OUTBOX_TOPICS_MAX) {
+		size_t cap = o->cap_topics ? 2 * o->cap_topics : OUTBOX_TOPICS_MIN;
+		struct outbox_topic *topics;
+
+		if (cap > OUTBOX_TOPICS_MAX)
+			cap = OUTBOX_TOPICS_MAX;
+		topics = realloc(o->topics, cap * sizeof(*o->topics));
+		if (!topics) {
 			free(copy);
 			return;
 		}
+		o->topics = topics;
+		o->cap_topics = cap;
 	}
 	if (o->n_topics == OUTBOX_TOPICS_MAX) {
 		free(o->topics[0].topic);
@@ -176,7 +185,7 @@ void outbox_clear(struct outbox *o)
 		free(o->topics[i].topic);
 	free(o->topics);
 	o->topics = NULL;
-	o->n_topics = 0;
+	o->n_topics = o->cap_topics = 0;
 	for (size_t i = 0; i < o->n_refused_topics; i++)
 		free(o->refused_topics[i]);
 	free(o->refused_topics);

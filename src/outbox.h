@@ -14,6 +14,7 @@
  * the oldest topic is forgotten, so a broker that never acknowledges cannot grow it. Counting
  * does not depend on it: every MID in flight is a bit of outbox.qos_mids. */
 #define OUTBOX_TOPICS_MAX 1024
+#define OUTBOX_TOPICS_MIN 32 /* the first allocation; doubled up to the maximum */
 #define OUTBOX_MIDS (UINT16_MAX + 1) /* libmosquitto's MIDs are 16 bits */
 /* Topics whose refusal was logged; more distinct refused topics are counted, not logged. */
 #define OUTBOX_REFUSED_TOPICS_MAX 256
@@ -37,8 +38,8 @@ struct outbox {
 	size_t n_qos_mids;
 	uint8_t q0_mids[OUTBOX_MIDS / 8]; /* MIDs of QoS 0 publishes not yet written */
 	size_t n_q0_mids;
-	struct outbox_topic *topics;
-	size_t n_topics;
+	struct outbox_topic *topics; /* grows by doubling up to OUTBOX_TOPICS_MAX */
+	size_t n_topics, cap_topics;
 	char **refused_topics;
 	size_t n_refused_topics;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -74,4 +75,19 @@ void util_tcp_ack_now(int fd)
 
 	if (fd >= 0)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+int util_thread_start(pthread_t *thread, size_t stack_size, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	int r;
+
+	r = pthread_attr_init(&attr);
+	if (r)
+		return -r;
+	r = pthread_attr_setstacksize(&attr, stack_size);
+	if (r == 0)
+		r = pthread_create(thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -r;
 }

@@ -3,6 +3,7 @@
 
 /* Small helpers more than one module needs: clocks, a hash, the hostname. No state. */
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -30,3 +31,7 @@ void util_hostname(char *buf, size_t size, const char *fallback);
  * holds small writes until its last one is acknowledged (Nagle's algorithm, mosquitto's default)
  * then sends the next message at once. Errors are ignored: it is an optimisation. */
 void util_tcp_ack_now(int fd);
+
+/* pthread_create() with a stack of STACK_SIZE bytes (rounded up to whole pages by the C library)
+ * instead of the default (8 MiB of address space on glibc). 0 or a negative errno. */
+int util_thread_start(pthread_t *thread, size_t stack_size, void *(*fn)(void *), void *arg);

@@ -41,6 +41,8 @@ mem_json() {
 	done
 	echo "[$_o]"
 }
+# mem_map PID: memory by mapping group (tests/bench/mem-map, copied to /vm/extra by run)
+mem_map() { sh /vm/extra/mem-map "$1" || echo '{"error":"mem-map failed"}'; }
 # health_json: <base>/health of the running gpio2mqtt (asked for through health/get)
 health_json() {
 	mosquitto_sub -h 127.0.0.1 -p $BENCH_PORT -t bench/g2m/health -C 1 -W 5 >/tmp/health.json 2>/dev/null & _hp=$!
@@ -127,6 +129,7 @@ ok "floor measured"
 for q in 0 1; do
 	g2m_start $q || bail "gpio2mqtt did not start (qos $q)"
 	emit g2m.mem.start.q$q "$(mem_json $DAEMON_PID)"
+	[ $q = 1 ] && emit mem.map.g2m.start "$(mem_map $DAEMON_PID)"
 	emit g2m.edge.q$q "$(g2m_bench edge "$(sim_path $G2M_IN)/pull" bench/g2m/in "$BENCH_N" $q)"
 	emit g2m.cmd.q$q "$(g2m_bench cmd bench/g2m/out/set "$(sim_path $G2M_OUT)/value" "$BENCH_N" $q "$(gpio_global $G2M_OUT)")"
 	[ $q = 1 ] && break
@@ -208,6 +211,7 @@ ok "stop during a storm with the broker stopped measured"
 for q in 0 1; do
 	sh_in_start $q
 	emit sh.mem.start.q$q "$(mem_json $(sh_in_pids))"
+	[ $q = 0 ] && emit mem.map.pub.start "$(mem_map $(pidof mosquitto_pub))"
 	emit sh.edge.q$q "$(g2m_bench edge "$(sim_path $SH_IN)/pull" bench/sh/in "$BENCH_N" $q)"
 	for r in $BENCH_RATES; do
 		[ "$r" = max ] && rr=1000000000 || rr=$r
@@ -249,6 +253,7 @@ if [ -e /vm/extra/server.crt ]; then
 	r=${BENCH_TLS_RATE:-2000}
 	if g2m_start 1 tls; then
 		emit g2m.mem.tls.start "$(mem_json $DAEMON_PID)"
+		emit mem.map.g2m.tls "$(mem_map $DAEMON_PID)"
 		g2m_bench sweep "$(sim_path $G2M_IN)/pull" bench/g2m/in "$r" "$BENCH_SWEEP_MS" 1 >/dev/null
 		emit g2m.mem.tls.storm "$(mem_json $DAEMON_PID)"
 		g2m_stop
@@ -259,6 +264,7 @@ if [ -e /vm/extra/server.crt ]; then
 	fi
 	sh_in_start 1 -p $TLS_PORT --cafile /vm/extra/ca.crt
 	emit sh.mem.tls.start "$(mem_json $(sh_in_pids))"
+	emit mem.map.pub.tls "$(mem_map $(pidof mosquitto_pub))"
 	BENCH_PORT=$TLS_PORT BENCH_CAFILE=/vm/extra/ca.crt g2m_bench sweep "$(sim_path $SH_IN)/pull" bench/sh/in "$r" "$BENCH_SWEEP_MS" 1 >/dev/null
 	emit sh.mem.tls.storm "$(mem_json $(sh_in_pids))"
 	sh_in_stop

@@ -207,6 +207,61 @@ if get("vm.g2m.mem.start.q1") or get("vm.sh.mem.start.q0"):
                   f"{pss / 1024 if pss else 0:.1f} | {uss / 1024 if uss else 0:.1f} | {detail} |")
     md.append("")
 
+# ---------------------------------------------------------------- memory by mapping (mem-map)
+def mem_groups(key):
+    """{group: {rss, pss, pc, pd}} of one process, the program itself as "(the program)" and
+    locale files together; None when missing"""
+    v = get(key)
+    if not isinstance(v, dict) or "groups" not in v:
+        return None
+    out = {}
+    for grp in v["groups"]:
+        n = grp["name"]
+        if n == v.get("proc"):
+            n = "(the program)"
+        elif n.startswith(("LC_", "SYS_LC_")) or n.startswith("gconv-modules") or n == "locale-archive":
+            n = "(locale files)"
+        elif ".so" in n:
+            n = n.split(".so")[0] + ".so"
+        t = out.setdefault(n, {"rss": 0, "pss": 0, "pc": 0, "pd": 0})
+        for a, b in (("rss", "rss_kb"), ("pss", "pss_kb"), ("pc", "private_clean_kb"), ("pd", "private_dirty_kb")):
+            t[a] += grp.get(b, 0)
+    return out
+
+
+for when, gk, pk in (("after start", "vm.mem.map.g2m.start", "vm.mem.map.pub.start"),
+                     ("with TLS, after start", "vm.mem.map.g2m.tls", "vm.mem.map.pub.tls")):
+    g, p = mem_groups(gk), mem_groups(pk)
+    if not g and not p:
+        continue
+    g, p = g or {}, p or {}
+    names = [n for n in g if g[n]["rss"] or n in p and p[n]["rss"]]
+    names += [n for n in p if n not in names and p[n]["rss"]]
+    # shared with mosquitto_pub first, then ours alone, then its alone; big first
+    names.sort(key=lambda n: (0 if n in g and n in p else 1 if n in g else 2,
+                              -max(g.get(n, {}).get("rss", 0), p.get(n, {}).get("rss", 0))))
+    md += [f"### Memory by mapping, {when} (kB; /proc/PID/smaps; private = Private_Clean + Private_Dirty = USS)", "",
+           "| mapping | gpio2mqtt RSS | PSS | private clean | private dirty | mosquitto_pub RSS | PSS | "
+           "private clean | private dirty | private: gpio2mqtt − mosquitto_pub |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def cells(t):
+        return " | ".join(str(t[a]) for a in ("rss", "pss", "pc", "pd")) if t else "– | – | – | –"
+
+    tot = {w: {"rss": 0, "pss": 0, "pc": 0, "pd": 0} for w in ("g", "p")}
+    for n in names:
+        a, b = g.get(n), p.get(n)
+        for w, t in (("g", a), ("p", b)):
+            for x in tot[w]:
+                tot[w][x] += (t or {}).get(x, 0)
+        d = ((a or {}).get("pc", 0) + (a or {}).get("pd", 0)) - ((b or {}).get("pc", 0) + (b or {}).get("pd", 0))
+        md.append(f"| {n} | {cells(a)} | {cells(b)} | {d:+d} |")
+    d = tot["g"]["pc"] + tot["g"]["pd"] - tot["p"]["pc"] - tot["p"]["pd"]
+    md.append(f"| **total** | {cells(tot['g'])} | {cells(tot['p'])} | {d:+d} |")
+    md += ["", "Thread stack: the anonymous mapping holding a thread's stack pointer; malloc arena: a "
+           "second thread's glibc heap; anonymous: the rest (big malloc blocks, libraries' own mmaps). "
+           "A library's private pages are its relocated data (GOT, .data.rel.ro) and .data/.bss.", ""]
+
 # ---------------------------------------------------------------- stop, wake-ups
 stop, health = get("vm.g2m.stop.stalled"), get("vm.g2m.health.sweep")
 if stop or health:

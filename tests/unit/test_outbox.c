@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* outbox.c: what is on its way out: the in-flight window's count, MIDs wrapping, the held FIFO. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,9 +51,53 @@ static void test_held(void)
 	outbox_clear(&o);
 }
 
+/* MID -> topic: kept past the first allocation (it grows), the oldest forgotten beyond the
+ * maximum, every other one still there. */
+static void test_topics(void)
+{
+	const int n = OUTBOX_TOPICS_MAX + 10;
+	struct outbox *o = calloc(1, sizeof(*o));
+	bool all = true;
+	char want[32];
+
+	if (!tap_ok(o != NULL, "outbox allocated"))
+		return;
+	for (int mid = 1; mid <= n; mid++) {
+		snprintf(want, sizeof(want), "t/%d", mid);
+		outbox_topic_add(o, mid, want);
+	}
+	tap_is_int((long long)o->n_topics, OUTBOX_TOPICS_MAX, "at most OUTBOX_TOPICS_MAX topics");
+	for (int mid = 1; mid <= 10; mid++) {
+		char *t = outbox_topic_take(o, mid);
+
+		all = all && !t;
+		free(t);
+	}
+	tap_ok(all, "the 10 oldest were forgotten");
+	for (int mid = n; mid > 10; mid--) { /* newest first: the table is searched, not a queue */
+		char *t = outbox_topic_take(o, mid);
+
+		snprintf(want, sizeof(want), "t/%d", mid);
+		all = all && t && strcmp(t, want) == 0;
+		free(t);
+	}
+	tap_ok(all, "every other MID gives its own topic back, once");
+	tap_is_int((long long)o->n_topics, 0, "none left");
+	outbox_topic_add(o, 7, "again");
+	{
+		char *t = outbox_topic_take(o, 7);
+
+		tap_ok(t && strcmp(t, "again") == 0, "the emptied table takes a topic again");
+		free(t);
+	}
+	outbox_clear(o);
+	free(o);
+}
+
 int main(void)
 {
 	test_window_count();
 	test_held();
+	test_topics();
 	return tap_done();
 }
