@@ -3,8 +3,9 @@
 # a channel a kernel consumer holds (pwm-test.ko hold=2: requested in the core's own
 # bookkeeping, as pwm-leds or pwm-fan would) refused at start (exit 1, the EBUSY line, nothing
 # else left exported, the state file kept) and at a reload (the running lights and outputs keep
-# working); the daemon as an unprivileged user on a chip it may not write (the file and the
-# udev/group hint named); power_on = "restore" across SIGTERM: 40 % comes back as 40 %, the
+# working); the daemon as an unprivileged user on a chip it may not write, the channel free
+# (export denied) or exported already by root (its first attribute write denied): the file and
+# the udev/group hint named, nothing applied; power_on = "restore" across SIGTERM: 40 % comes back as 40 %, the
 # kernel applying no other duty on the way (on_exit "off": 0 at the stop, then straight 40 %).
 insmod /vm/extra/pwm-test.ko hold=2 || bail "pwm-test.ko did not load"
 chip=
@@ -96,6 +97,16 @@ like "$(daemon_log)" "light 'strip': cannot export PWM chip 'pwm-test.0' channel
 	"names the chip, the channel and the file"
 like "$(daemon_log)" "udev rule.*gpio group" "hints at the udev rule and the group"
 is "$(applied_count)" "$n0" "nothing applied to the chip"
+# The channel exported already (by root): taken over, its attributes root's alone.
+echo 1 >"$chip/export"
+: >"$DAEMON_LOG"
+timeout 15 su -s /bin/sh g2m -c "$(command -v gpio2mqtt) -c /tmp/c.conf" >>"$DAEMON_LOG" 2>&1
+st=$?
+isnt "$st" 0 "taken over but not writable: the daemon does not start"
+like "$(daemon_log)" "light 'strip': PWM chip 'pwm-test.0' channel 1: cannot write $chip/pwm1/[a-z_]+ = [0-9]+: Permission denied \\(.*udev rule.*gpio group" \
+	"names the file it may not write, with the hint"
+is "$(applied_count)" "$n0" "nothing applied to the chip"
+echo 1 >"$chip/unexport"
 
 # (c) restore across SIGTERM, on_exit "off": 0 at the stop, 40 % at the start, nothing between.
 cp /tmp/saved.state /tmp/hstate/outputs.state
