@@ -10,18 +10,10 @@ PERIOD=1000000 # 1 kHz
 emit() { echo "@@BENCH pwm.$1 $2"; }
 pwm_bench() { pwm-bench "$@" 2>>/tmp/pwm-bench.err || echo '{"error":"pwm-bench failed"}'; }
 
-# the broker as guest-bench.sh has it: no message log
+# the broker as guest-bench.sh has it: the harness's, without the message log
 broker_stop
-cat >"$VM_RUN/pwm-bench-mosquitto.conf" <<EOF
-listener $VM_BROKER_PORT $VM_BROKER_HOST
-allow_anonymous true
-persistence false
-max_queued_messages 0
-user root
-log_dest file $VM_RUN/mosquitto.log
-log_type error
-EOF
-mosquitto -c "$VM_RUN/pwm-bench-mosquitto.conf" >>"$VM_RUN/mosquitto.out" 2>&1 &
+sed -i 's/^log_type all$/log_type error/' "$VM_BROKER_CONF"
+mosquitto -c "$VM_BROKER_CONF" >>"$VM_RUN/mosquitto.out" 2>&1 &
 echo $! >"$VM_RUN/broker.pid"
 wait_until 10 mosquitto_pub -h "$VM_BROKER_HOST" -p "$VM_BROKER_PORT" -t vm/ping -m x 2>/dev/null ||
 	bail "broker did not start"

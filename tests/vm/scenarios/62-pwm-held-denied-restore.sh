@@ -88,10 +88,14 @@ conf /tmp/c.conf ""
 sed -i 's|/tmp/hstate|/tmp/ustate|' /tmp/c.conf
 rm -rf /tmp/ustate; mkdir -p /tmp/ustate; chmod 777 /tmp/ustate
 sed -i '/^outputs/d' /tmp/c.conf # no GPIO: /dev/gpiochip* is root's too
+# as_g2m: the daemon with /tmp/c.conf as user g2m, in the foreground; its status in $st
+as_g2m() {
+	: >"$DAEMON_LOG"
+	timeout 15 su -s /bin/sh g2m -c "$(command -v gpio2mqtt) -c /tmp/c.conf" >>"$DAEMON_LOG" 2>&1
+	st=$?
+}
 n0=$(applied_count)
-: >"$DAEMON_LOG"
-timeout 15 su -s /bin/sh g2m -c "$(command -v gpio2mqtt) -c /tmp/c.conf" >>"$DAEMON_LOG" 2>&1
-st=$?
+as_g2m
 isnt "$st" 0 "as an unprivileged user: the daemon does not start"
 like "$(daemon_log)" "light 'strip': cannot export PWM chip 'pwm-test.0' channel 1 \\($chip/export\\): Permission denied" \
 	"names the chip, the channel and the file"
@@ -99,9 +103,7 @@ like "$(daemon_log)" "udev rule.*gpio group" "hints at the udev rule and the gro
 is "$(applied_count)" "$n0" "nothing applied to the chip"
 # The channel exported already (by root): taken over, its attributes root's alone.
 echo 1 >"$chip/export"
-: >"$DAEMON_LOG"
-timeout 15 su -s /bin/sh g2m -c "$(command -v gpio2mqtt) -c /tmp/c.conf" >>"$DAEMON_LOG" 2>&1
-st=$?
+as_g2m
 isnt "$st" 0 "taken over but not writable: the daemon does not start"
 like "$(daemon_log)" "light 'strip': PWM chip 'pwm-test.0' channel 1: cannot write $chip/pwm1/[a-z_]+ = [0-9]+: Permission denied \\(.*udev rule.*gpio group" \
 	"names the file it may not write, with the hint"
