@@ -6,7 +6,8 @@
 # working); the daemon as an unprivileged user on a chip it may not write, the channel free
 # (export denied) or exported already by root (its first attribute write denied): the file and
 # the udev/group hint named, nothing applied; power_on = "restore" across SIGTERM: 40 % comes back as 40 %, the
-# kernel applying no other duty on the way (on_exit "off": 0 at the stop, then straight 40 %).
+# kernel applying no other duty on the way (on_exit "off": 0 at the stop, then straight 40 %;
+# on_exit "keep": 40 % throughout).
 insmod /vm/extra/pwm-test.ko hold=2 || bail "pwm-test.ko did not load"
 chip=
 for c in /sys/class/pwm/pwmchip*; do
@@ -128,5 +129,20 @@ check "restored again after SIGTERM: ON" mqtt_wait $BASE/strip ON 10
 is "$(mqtt_get $BASE/strip/brightness)" 40 "at brightness 40"
 is "$(pwm_trace_stop | tr '\n' ' ')" "1000000 400000 1 " \
 	"the restart: the kernel applied 40 % straight from 0, no full-on or other step"
+daemon_stop
+# on_exit "keep" (the default): the stop leaves the channel at 40 % (unexported), the restart
+# exports it again and asks the kernel for no other duty.
+conf /tmp/b.conf ""
+pwm_trace_start
+daemon_start /tmp/b.conf || bail "daemon did not start"
+check "restored: strip ON (on_exit keep)" mqtt_wait $BASE/strip ON 10
+daemon_stop
+check "unexported at the stop" test ! -d "$chip/pwm1"
+daemon_start /tmp/b.conf || bail "daemon did not restart"
+check "restored after SIGTERM: ON" mqtt_wait $BASE/strip ON 10
+is "$(mqtt_get $BASE/strip/brightness)" 40 "at brightness 40"
+is "$(pwm_trace_stop | awk '{ print $2, $3 }' | uniq | tr '\n' ' ')" "400000 1 " \
+	"across the stop and the restart the kernel applied 40 % and nothing else"
+is "$(applied 1)" "1 1000000 400000 normal 1" "the chip's last state: 40 %, enabled"
 daemon_stop
 rmmod pwm-test
