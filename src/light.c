@@ -322,8 +322,14 @@ uint64_t light_deadline(const struct light *l)
 			return LIGHT_NO_DEADLINE;
 		return l->ramp_at + LIGHT_STEP_MS;
 	}
-	if (l->end)
-		d = l->at + LIGHT_STEP_MS < l->end ? l->at + LIGHT_STEP_MS : l->end;
+	if (l->end) {
+		/* The next step on the fade's own grid (START + k * LIGHT_STEP_MS), not a step
+		 * after the last one: the loop's wake-up delay would add up into every interval. */
+		uint64_t done = l->at > l->start ? l->at - l->start : 0;
+		uint64_t next = l->start + (done / LIGHT_STEP_MS + 1) * LIGHT_STEP_MS;
+
+		d = next < l->end ? next : l->end;
+	}
 	if (l->ramp == LIGHT_RAMP_PRESSED && l->hold_at < d)
 		d = l->hold_at;
 	return d;

@@ -399,7 +399,11 @@ static int pwm_attr_write(struct pwm *p, const char *attr, const char *text,
 
 	pwm_fmt(path, sizeof(path), "%s/%s", p->dir, attr);
 	r = pwm_write(&p->sys, path, text);
-	if (r < 0)
+	if (r == -EACCES || r == -EPERM || r == -EROFS)
+		/* Not the chip: the file. */
+		log_error("light '%s': PWM chip '%s' channel %u: cannot write %s = %s: %s%s", p->pin,
+			  p->chip, p->channel, path, text, strerror(-r), pwm_access_hint(r));
+	else if (r < 0)
 		log_error("light '%s': PWM chip '%s' channel %u refused %s = %s (asked for period "
 			  "%" PRIu64 " ns, duty %" PRIu64 " ns, polarity %s, %s): %s%s",
 			  p->pin, p->chip, p->channel, attr, text, want->period_ns, want->duty_ns,

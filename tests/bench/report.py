@@ -276,6 +276,48 @@ if stop or health:
                   f"{health.get('edges_seen')} edges seen, {health.get('edges_lost')} lost")
     md.append("")
 
+# ---------------------------------------------------------------- PWM lights (guest-pwm.sh)
+pwm_rows = [
+    ("floor", "write() of duty_cycle → pwm_apply (sysfs, same channel)", "vm.pwm.floor"),
+    ("gpio2mqtt", "publish brightness /set → pwm_apply of its duty, QoS 0", "vm.pwm.cmd.q0"),
+    ("gpio2mqtt", "publish brightness /set → pwm_apply of its duty, QoS 1", "vm.pwm.cmd.q1"),
+]
+if any(get(k) for _, _, k in pwm_rows) or get("vm.pwm.fade"):
+    pc = get("vm.pwm.conditions") or {}
+    md += [f"### PWM lights: command → duty applied (ms; the kernel's pwm_apply tracepoint, "
+           f"test PWM chip at {1e9 / pc['period_ns']:.0f} Hz)" if pc.get("period_ns") else
+           "### PWM lights: command → duty applied (ms; the kernel's pwm_apply tracepoint)", "",
+           "| | path | n | missed | p50 | p99 | max |", "|---|---|---:|---:|---:|---:|---:|"]
+    for who, what, k in pwm_rows:
+        r = get(k) or {}
+        md.append(f"| {who} | {what} | {f(r.get('n'))} | {f(r.get('missed'))} | {f(r.get('p50'))} | "
+                  f"{f(r.get('p99'))} | {f(r.get('max'))} |")
+    pfl, pfb = get("vm.pwm.floor") or {}, {q: get(f"vm.floor.broker.q{q}") or {} for q in (0, 1)}
+    lines = []
+    for q in (0, 1):
+        c = get(f"vm.pwm.cmd.q{q}") or {}
+        if pfl.get("p50") is not None and pfb[q].get("p50") and c.get("p50"):
+            fl = pfl["p50"] + pfb[q]["p50"]
+            lines.append(f"- command → duty QoS {q}: gpio2mqtt p50 = {ratio(c['p50'], fl)} the floor "
+                         f"(duty_cycle write + broker round trip = {fl:.2f} ms)")
+    fd = get("vm.pwm.fade") or {}
+    if fd:
+        lines.append(f"- fades: {f(fd.get('fades'))} of {f(fd.get('fade_ms'))} ms (10 % ↔ 100 %, gamma 1.0), "
+                     f"{f(fd.get('steps'))} steps applied, {f(fd.get('unfinished'))} unfinished; step interval "
+                     f"p50 {f(fd.get('p50'))}, **p99 {f(fd.get('p99'))}**, max {f(fd.get('max'))} ms "
+                     f"(goal: a step at least every 20 ms); publish → first step ≤ {f(fd.get('first_step_ms_max'))} ms; "
+                     f"first → last step {f(fd.get('duration_ms_min'))}–{f(fd.get('duration_ms_max'))} ms")
+    if len(boots) > 1:
+        per = []
+        for p in boots:
+            c1, fl1, b1 = res.get(f"{p}.pwm.cmd.q1") or {}, res.get(f"{p}.pwm.floor") or {}, res.get(f"{p}.floor.broker.q1") or {}
+            fdp = res.get(f"{p}.pwm.fade") or {}
+            r = (f"{c1['p50'] / (fl1['p50'] + b1['p50']):.2f}×" if c1.get("p50") and fl1.get("p50") is not None
+                 and b1.get("p50") else "–")
+            per.append(f"{r} / {f(fdp.get('p99'))} ms")
+        lines.append("- per boot (command → duty QoS 1 p50 / floor, fade step p99): " + ", ".join(per))
+    md += [""] + lines + [""]
+
 
 # ---------------------------------------------------------------- across boots
 def boot_figures(p):

@@ -8,6 +8,13 @@
  * hardware it has a limit: a period below PWM_TEST_PERIOD_MIN_NS (above 100 kHz) is refused
  * with -EINVAL, which the PWM core hands back to the write() on the period attribute.
  *
+ * Module parameter hold=N: channel N is held the way a kernel consumer (pwm-leds, pwm-fan, a
+ * backlight) holds one: marked requested in the core's own bookkeeping with the label
+ * "pwm-test-hold", so an export through sysfs gets the core's -EBUSY and debugfs lists it as
+ * requested. (pwm_request_from_chip() is not exported to modules in 6.12, nor pwm_add_table()
+ * in either kernel, so the module cannot simply pwm_get() its own channel; and a real request
+ * would pin the module until it is released.) Released before the chip goes.
+ *
  * Builds against 6.1 (struct pwm_chip embedded in the driver's struct, ops->owner) and 6.12
  * (devm_pwmchip_alloc(), pwmchip_get_drvdata(), pwmchip_add() passing THIS_MODULE itself).
  */
@@ -30,6 +37,10 @@ struct pwm_test {
 };
 
 static struct platform_device *pwm_test_pdev;
+
+static int hold = -1;
+module_param(hold, int, 0444);
+MODULE_PARM_DESC(hold, "a channel held as an in-kernel consumer holds one (-1: none)");
 
 static struct pwm_test *pwm_test_of(struct pwm_chip *chip)
 {
@@ -85,10 +96,21 @@ static struct attribute *pwm_test_attrs[] = {
 };
 ATTRIBUTE_GROUPS(pwm_test);
 
+/* The end of hold=N (a devm action: runs before the chip is removed). */
+static void pwm_test_release(void *data)
+{
+	struct pwm_device *pwm = data;
+
+	pwm->label = NULL;
+	clear_bit(PWMF_REQUESTED, &pwm->flags);
+}
+
 static int pwm_test_probe(struct platform_device *pdev)
 {
 	struct pwm_chip *chip;
+	struct pwm_device *pwm;
 	struct pwm_test *t;
+	int r;
 
 #if PWM_TEST_NEW_API
 	chip = devm_pwmchip_alloc(&pdev->dev, PWM_TEST_NPWM, sizeof(*t));
@@ -106,7 +128,16 @@ static int pwm_test_probe(struct platform_device *pdev)
 	chip->ops = &pwm_test_ops;
 	mutex_init(&t->lock);
 	platform_set_drvdata(pdev, t);
-	return devm_pwmchip_add(&pdev->dev, chip);
+	r = devm_pwmchip_add(&pdev->dev, chip);
+	if (r || hold < 0)
+		return r;
+	if (hold >= PWM_TEST_NPWM)
+		return -EINVAL;
+	pwm = &chip->pwms[hold];
+	if (test_and_set_bit(PWMF_REQUESTED, &pwm->flags))
+		return -EBUSY;
+	pwm->label = "pwm-test-hold";
+	return devm_add_action_or_reset(&pdev->dev, pwm_test_release, pwm);
 }
 
 static struct platform_driver pwm_test_driver = {
