@@ -3,7 +3,7 @@
  * low at the start). Built statically on the host like notify-listen. Prints one summary line.
  *
  *   pulse-gen train PULL N HZ [HOLD_AT...]
- *     N pulses at HZ (0: unpaced, as fast as the writes go): rising edge at t0 + k/HZ, falling
+ *     N pulses at HZ (0: unpaced, as fast as the writes go, as an ordinary process): rising edge at t0 + k/HZ, falling
  *     half a period later, on absolute CLOCK_MONOTONIC deadlines (clock_nanosleep TIMER_ABSTIME),
  *     so the rate does not drift with the time a write takes. A deadline missed by more than a
  *     whole period (the guest stalled) restarts the schedule from now instead of sending the
@@ -185,9 +185,11 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 1;
 	}
-	/* Real-time, below the kernel's threaded interrupt handlers (50): steady pulses on a busy
-	 * guest, and the edges are still handled as they come. Best effort. */
-	sched_setscheduler(0, SCHED_FIFO, &sp);
+	/* Paced: real-time, below the kernel's threaded interrupt handlers (50): steady pulses on a
+	 * busy guest, and the edges are still handled as they come (best effort). Unpaced (HZ 0) it
+	 * would never yield and starve the reader on a one-CPU guest: an ordinary process then. */
+	if (strcmp(argv[1], "train") || atof(argv[4]) > 0)
+		sched_setscheduler(0, SCHED_FIFO, &sp);
 	if (!strcmp(argv[1], "train"))
 		return train(argc - 3, argv + 3);
 	return glitch(argv + 3);
