@@ -9,7 +9,8 @@
  *     whole period (the guest stalled) restarts the schedule from now instead of sending the
  *     missed pulses in a burst: every interval stays >= the period, and the stall is counted
  *     ("slips"). After the pulse numbered HOLD_AT it prints "held K" and waits for SIGUSR1
- *     (the schedule moves on by the time held). SIGUSR2 prints "at K" (pulses made so far).
+ *     (the schedule moves on by the time held). SIGUSR2 prints "at K late_max_us=L": the pulses
+ *     made so far and the latest a rising edge came since the last "at" (its deadline missed by L).
  *     Summary: "done pulses=N edges=2N seconds=S rate=R late_max_us=L slips=X holds=H"
  *     (seconds and rate without the time held).
  *
@@ -66,7 +67,7 @@ static int train(int argc, char **argv)
 	long n = atol(argv[0]), made = 0;
 	double hz = atof(argv[1]);
 	long long period = hz > 0 ? (long long)(1e9 / hz) : 0, t0, t_start, t_end, held_ns = 0;
-	long long late_max = 0;
+	long long late_max = 0, late_win = 0; /* late_win: the latest rising edge since "at" */
 	long slips = 0, holds = 0;
 	sigset_t set;
 	int sig;
@@ -86,6 +87,8 @@ static int train(int argc, char **argv)
 			late = now_ns() - due;
 			if (late > late_max)
 				late_max = late;
+			if (late > late_win)
+				late_win = late;
 			if (late > period) { /* a stall: no catch-up burst */
 				slips++;
 				t0 += late;
@@ -97,8 +100,10 @@ static int train(int argc, char **argv)
 			sleep_until(due + period / 2);
 		level(0);
 		made++;
-		while (sigtimedwait(&set, &info, &zero) == SIGUSR2)
-			printf("at %ld\n", made);
+		while (sigtimedwait(&set, &info, &zero) == SIGUSR2) {
+			printf("at %ld late_max_us=%lld\n", made, late_win / 1000);
+			late_win = 0;
+		}
 		for (int i = 2; i < argc; i++) {
 			long long h0;
 
@@ -107,7 +112,7 @@ static int train(int argc, char **argv)
 			printf("held %ld\n", made);
 			h0 = now_ns();
 			while (sigwait(&set, &sig) == 0 && sig != SIGUSR1)
-				printf("at %ld\n", made);
+				printf("at %ld late_max_us=%lld\n", made, late_win / 1000);
 			held_ns += now_ns() - h0;
 			t0 += now_ns() - h0;
 			holds++;
