@@ -319,6 +319,26 @@ if any(get(k) for _, _, k in pwm_rows) or get("vm.pwm.fade"):
     md += [""] + lines + [""]
 
 
+# ---------------------------------------------------------------- meters (guest-meter.sh)
+meter_rates = [k.split(".", 3)[3] for k in res if k.startswith("vm.meter.g2m.")]
+if meter_rates:
+    best = get("vm.meter.best") or {}
+    md += [f"### Pulse counter: the highest rate counted exactly ({best.get('pulses_per_step', '?')} pulses per step)", "",
+           "| requested Hz | | achieved Hz | pulses made | counted | edges lost | exact |",
+           "|---:|---|---:|---:|---:|---:|---|"]
+    for r in meter_rates:
+        g, fl = get(f"vm.meter.g2m.{r}") or {}, get(f"vm.meter.floor.{r}") or {}
+        if g:
+            md.append(f"| {r} | gpio2mqtt counter (total; lost per `<base>/health`) | {f(g.get('achieved_hz'))} | "
+                      f"{f(g.get('made'))} | {f(g.get('counted'))} | {f(g.get('edges_lost'))} | {f(g.get('exact'))} |")
+        if fl:
+            x = fl.get("result", {})
+            md.append(f"| {r} | floor (libgpiod reader: rising edges read) | {f(fl.get('achieved_hz'))} | "
+                      f"{f(fl.get('made'))} | {f(x.get('rising'))} | {f(x.get('lost'))} | {f(fl.get('exact'))} |")
+    md += ["", f"Highest rate counted exactly: gpio2mqtt {f(best.get('g2m_hz'))} Hz, the floor "
+           f"{f(best.get('floor_hz'))} Hz (pulses from pulse-gen on absolute deadlines, 50 % duty; "
+           "\"max\" = unpaced). Exact = every pulse counted and no edge lost.", ""]
+
 # ---------------------------------------------------------------- across boots
 def boot_figures(p):
     def g(key, *path):
