@@ -18,7 +18,10 @@
 #include <stdint.h>
 
 #define LIGHT_LEVEL_MAX 10000U
-#define LIGHT_STEP_MS 20U           /* a fade or a ramp moves at least this often */
+/* A fade or a ramp moves this often: 16 ms, so that a step still comes within 20 ms (the goal)
+ * when the main loop wakes a few milliseconds late (the benchmark's fade step p99 was 21.5 ms on
+ * a 20 ms grid). */
+#define LIGHT_STEP_MS 16U
 #define LIGHT_NO_DEADLINE UINT64_MAX
 #define LIGHT_TRANSITION_MAX_MS 3600000U /* an hour */
 #define LIGHT_RAMP_FLOOR (LIGHT_LEVEL_MAX / 100U) /* dimming down by hand stops at 1 % */
