@@ -172,8 +172,8 @@ for what in edge cmd; do
 	kill -INT $st; wait $st
 	emit g2m.syscalls.$what "$(syscalls_json /tmp/syscalls.$what "$sc_n" "$DAEMON_PID")"
 done
-g2m_stop
 ok "gpio2mqtt system calls per edge and per command counted"
+# (a fresh QoS 1 daemon, still running: the sweep below uses it)
 
 # 3. gpio2mqtt: edge rate sweep (qos 1 = the default), memory after the storm
 for r in $BENCH_RATES; do
