@@ -49,7 +49,7 @@ cond = get("vm.conditions") or {}
 md.append(f"Run {start.get('date', '?')}{' (quick: driver check, figures meaningless)' if start.get('quick') else ''}; "
           f"host: {start.get('cpus', '?')} CPUs ({start.get('cpu', '?')}), load average "
           f"{start.get('loadavg', '?')} at the start, {end.get('loadavg', '?')} at the end "
-          "(shared with other builds/VMs: figures are noisy).")
+          "(anything else running on the host shows as noise in every figure).")
 if cond:
     md.append(f"VM: QEMU {start.get('accel', 'tcg')}, -smp {cond.get('guest_cpus')}, kernel {cond.get('kernel')}, "
               f"mosquitto {cond.get('mosquitto')}, {cond.get('gpiod')}; the tables are the first boot's"
