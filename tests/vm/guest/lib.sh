@@ -213,6 +213,32 @@ gpio_set_times() {
 	sed -n "s/.* \([0-9][0-9]*\.[0-9]*\): gpio_value: $1 set \([0-9]*\).*/\1 \2/p" "$VM_TRACE_RAW"
 }
 
+# ---------------------------------------------------------------- the test PWM chip
+# pwm_test_load [MODULE ARGS]: loads tests/vm/pwm-test (insmod's status); PWM_CHIP is its
+# /sys/class/pwm/pwmchipN, found by its device pwm-test.0 as the daemon finds it (empty if not).
+pwm_test_load() {
+	insmod /vm/extra/pwm-test.ko "$@" || return 1
+	PWM_CHIP=
+	for _c in /sys/class/pwm/pwmchip*; do
+		[ "$(basename "$(readlink -f "$_c/device")")" = pwm-test.0 ] && PWM_CHIP=$_c
+	done
+	return 0
+}
+# The PWM core's own record of every state applied to a chip (pwm:pwm_apply): pwm_trace_start
+# clears it and records; pwm_trace_stop stops and prints the states applied since, in order,
+# one "PERIOD DUTY ENABLED" per line.
+pwm_trace_start() {
+	_t=/sys/kernel/tracing
+	echo 0 >"$_t/tracing_on"; : >"$_t/trace"
+	echo 1 >"$_t/events/pwm/pwm_apply/enable"; echo 1 >"$_t/tracing_on"
+}
+pwm_trace_stop() {
+	_t=/sys/kernel/tracing
+	echo 0 >"$_t/tracing_on"; echo 0 >"$_t/events/pwm/pwm_apply/enable"
+	sed -n 's/.*pwm_apply: .*period=\([0-9]*\) duty_cycle=\([0-9]*\) polarity=[0-9]* enabled=\([0-9]*\).*/\1 \2 \3/p' \
+		"$_t/trace"
+}
+
 # line_watch_start LINE: records the kernel's line-info change events for LINE (requested,
 # released, reconfigured, with their CLOCK_MONOTONIC timestamps) in the background until
 # line_watch_stop; line_watch_events then prints them as "EVENT SECONDS" lines. A free line of the

@@ -4,22 +4,9 @@
 # state applied to the chip, in order). A JSON command, a fade (monotonic steps ending at the
 # target), a short press on a bound button, a reload that applies nothing, restore after
 # SIGKILL with the channel taken over and no other duty ever applied, unexport on a clean stop.
-insmod /vm/extra/pwm-test.ko || bail "pwm-test.ko did not load"
-chip=
-for c in /sys/class/pwm/pwmchip*; do
-	[ "$(basename "$(readlink -f "$c/device")")" = pwm-test.0 ] && chip=$c
-done
+pwm_test_load || bail "pwm-test.ko did not load"
+chip=$PWM_CHIP
 check "the test PWM chip is there ($chip)" test -n "$chip"
-T=/sys/kernel/tracing
-pwm_trace_start() {
-	echo 0 >$T/tracing_on; : >$T/trace
-	echo 1 >$T/events/pwm/pwm_apply/enable; echo 1 >$T/tracing_on
-}
-# the duties applied since pwm_trace_start, "DUTY ENABLED" per line, in order
-pwm_trace_stop() {
-	echo 0 >$T/tracing_on; echo 0 >$T/events/pwm/pwm_apply/enable
-	sed -n 's/.*pwm_apply: .*period=\([0-9]*\) duty_cycle=\([0-9]*\) polarity=[0-9]* enabled=\([0-9]*\).*/\1 \2 \3/p' $T/trace
-}
 applied() { grep "^1 " /sys/devices/platform/pwm-test.0/applied; }
 
 write_config /tmp/p.conf <<'CONF'

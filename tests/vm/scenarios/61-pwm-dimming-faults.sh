@@ -4,21 +4,10 @@
 # a clear line: no such chip (with the chips there are and the Pi overlay hint; exit 78), no
 # such channel (exit 78), both also from --check on the board, a period the driver refuses
 # (the values named; nothing left exported), a chip number (--check, exit 78).
-insmod /vm/extra/pwm-test.ko || bail "pwm-test.ko did not load"
-chip=
-for c in /sys/class/pwm/pwmchip*; do
-	[ "$(basename "$(readlink -f "$c/device")")" = pwm-test.0 ] && chip=$c
-done
+pwm_test_load || bail "pwm-test.ko did not load"
+chip=$PWM_CHIP
 check "the test PWM chip is there ($chip)" test -n "$chip"
-T=/sys/kernel/tracing
-pwm_trace_start() {
-	echo 0 >$T/tracing_on; : >$T/trace
-	echo 1 >$T/events/pwm/pwm_apply/enable; echo 1 >$T/tracing_on
-}
-pwm_duties() {
-	echo 0 >$T/tracing_on; echo 0 >$T/events/pwm/pwm_apply/enable
-	sed -n 's/.*pwm_apply: .*duty_cycle=\([0-9]*\) .*/\1/p' $T/trace
-}
+pwm_duties() { pwm_trace_stop | awk '{ print $2 }'; } # the duties applied, in order
 # light CHIP CHANNEL FREQUENCY: a configuration with one light and a button bound to it
 light() {
 	write_config /tmp/d.conf <<CONF

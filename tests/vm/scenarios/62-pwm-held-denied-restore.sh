@@ -8,26 +8,13 @@
 # the udev/group hint named, nothing applied; power_on = "restore" across SIGTERM: 40 % comes back as 40 %, the
 # kernel applying no other duty on the way (on_exit "off": 0 at the stop, then straight 40 %;
 # on_exit "keep": 40 % throughout).
-insmod /vm/extra/pwm-test.ko hold=2 || bail "pwm-test.ko did not load"
-chip=
-for c in /sys/class/pwm/pwmchip*; do
-	[ "$(basename "$(readlink -f "$c/device")")" = pwm-test.0 ] && chip=$c
-done
+pwm_test_load hold=2 || bail "pwm-test.ko did not load"
+chip=$PWM_CHIP
 check "the test PWM chip is there ($chip)" test -n "$chip"
 if [ -r /sys/kernel/debug/pwm ]; then
 	like "$(grep 'pwm-2 ' /sys/kernel/debug/pwm)" "pwm-test-hold.*requested" \
 		"the kernel lists channel 2 as requested by a consumer"
 fi
-T=/sys/kernel/tracing
-pwm_trace_start() {
-	echo 0 >$T/tracing_on; : >$T/trace
-	echo 1 >$T/events/pwm/pwm_apply/enable; echo 1 >$T/tracing_on
-}
-# the states applied since pwm_trace_start, "PERIOD DUTY ENABLED" per line, in order
-pwm_trace_stop() {
-	echo 0 >$T/tracing_on; echo 0 >$T/events/pwm/pwm_apply/enable
-	sed -n 's/.*pwm_apply: .*period=\([0-9]*\) duty_cycle=\([0-9]*\) polarity=[0-9]* enabled=\([0-9]*\).*/\1 \2 \3/p' $T/trace
-}
 applied() { grep "^$1 " /sys/devices/platform/pwm-test.0/applied; }
 applied_count() { sed -n 's/^applied //p' /sys/devices/platform/pwm-test.0/applied; }
 # conf FILE EXTRA_LIGHT: a GPIO output and the light "strip" on channel 1, plus EXTRA_LIGHT
