@@ -86,10 +86,8 @@ mqtt_record "$BASE/energy/#"
 check "reconnected: a total published" wait_until 10 "[ -n \"\$(mqtt_recorded $BASE/energy)\" ]"
 check "reconnected: a rate published" wait_until 10 "[ -n \"\$(mqtt_recorded $BASE/energy/rate)\" ]"
 made=$(gen_at)
-late=$(grep '^at ' /tmp/gen.out | tail -n1 | sed 's/.*late_max_us=//')
 total_r=$(mqtt_recorded $BASE/energy | head -n1)
 rate_r=$(mqtt_recorded $BASE/energy/rate | head -n1)
-mqtt_record_stop
 diag "on reconnect: total $total_r, rate $rate_r W (100 Hz = $NOMINAL_W W); $made pulses made by then"
 # Every pulse made before the stop (3 s before, saved within save_interval_s) is in it, and no
 # more than the pulses made.
@@ -100,11 +98,21 @@ check "on reconnect: the total ($total_r) is not above the pulses made ($(kwh $(
 # The rate is one pulse per the last interval (or per the gap since, if longer): with every rising
 # edge at most LATE after its deadline since the broker started (pulse-gen's clock; + 0.5 ms for
 # the write and the kernel's timestamp), an interval is within the period (10 ms) +- LATE, so the
-# rate is between 360000 W * 10/(10 + LATE) and 360000 W * 10/(10 - LATE).
+# rate is between 360000 W * 10/(10 + LATE) and 360000 W * 10/(10 - LATE). The rate sent with the
+# connection may be lower (never higher): it counts the gap since the last pulse the loop had
+# read, and the loop was busy with the connection (arm64 under TCG: 234 kW once, a 15 ms gap);
+# the next report (rate_interval_ms later, on a pulse) carries the pulse rate again.
+sleep 2
+gen_at >/dev/null # lateness in these 2 s too: the bounds take the worst since the broker started
+late=$(grep '^at ' /tmp/gen.out | tail -n2 | sed 's/.*late_max_us=//' | sort -n | tail -n1)
 lo=$(awk -v l="$late" -v w=$NOMINAL_W 'BEGIN { l += 500; printf "%.0f", w * 10000 / (10000 + l) - 1 }')
 hi=$(awk -v l="$late" -v w=$NOMINAL_W 'BEGIN { l += 500; printf "%.0f", l < 10000 ? w * 10000 / (10000 - l) + 1 : 1e12 }')
-check "on reconnect: the rate ($rate_r W) is the pulse rate's (100 Hz: $NOMINAL_W W; pulses up to $late us late: $lo..$hi W)" \
-	within "$rate_r" "$lo" "$hi"
+check "on reconnect: the rate ($rate_r W) is above 0 and not above the pulse rate's (pulses up to $late us late: $hi W)" \
+	within "$rate_r" 1 "$hi"
+rate_l=$(mqtt_recorded $BASE/energy/rate | tail -n1)
+mqtt_record_stop
+check "after reconnect: the rate ($rate_l W) is the pulse rate's (100 Hz: $NOMINAL_W W; $lo..$hi W)" \
+	within "$rate_l" "$lo" "$hi"
 
 # 4. the end: exact
 check "pulse-gen finished" wait_until 60 "grep -q '^done' /tmp/gen.out"
