@@ -470,6 +470,20 @@ static void trace_begin(void)
 	write_str(TRACE "/tracing_on", "1");
 }
 struct trace_ev { double t; int set; int value; int dir_out; };
+/* The time (ms) of a trace line "... [000] ..... 1234.567890: EVENT: ...", EVENT at AT in LINE
+ * (cut there). -1 when the line has none. */
+static int trace_line_ms(char *line, char *at, double *ms)
+{
+	char *q;
+	*at = 0;
+	q = strrchr(line, ':');
+	if (!q) return -1;
+	*q = 0;
+	q = strrchr(line, ' ');
+	*ms = atof(q ? q + 1 : line) * 1e3;
+	return 0;
+}
+
 static int trace_end(int gpio, struct trace_ev *ev, int max)
 {
 	write_str(TRACE "/tracing_on", "0");
@@ -479,7 +493,7 @@ static int trace_end(int gpio, struct trace_ev *ev, int max)
 	int n = 0;
 	if (!f) return 0;
 	while (n < max && fgets(line, sizeof(line), f)) {
-		char *p, *q;
+		char *p;
 		int g, val;
 		char kind[16];
 		if (line[0] == '#') continue;
@@ -492,13 +506,7 @@ static int trace_end(int gpio, struct trace_ev *ev, int max)
 		} else {
 			continue;
 		}
-		/* "... [000] ..... 1234.567890: gpio_value: ..." */
-		*p = 0;
-		q = strrchr(line, ':');
-		if (!q) continue;
-		*q = 0;
-		q = strrchr(line, ' ');
-		ev[n].t = atof(q ? q + 1 : line) * 1e3;
+		if (trace_line_ms(line, p, &ev[n].t) < 0) continue;
 		n++;
 	}
 	fclose(f);

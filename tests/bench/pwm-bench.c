@@ -49,18 +49,12 @@ static int pwm_trace_end(struct pwm_ev *ev, int max)
 	int n = 0;
 	if (!f) return 0;
 	while (n < max && fgets(line, sizeof(line), f)) {
-		char *p, *q, *d, *e;
+		char *p, *d, *e;
 		if (line[0] == '#' || !(p = strstr(line, " pwm_apply: ")) || !(d = strstr(p, " duty_cycle=")))
 			continue;
 		if ((e = strstr(p, " err=")) && atoi(e + 5) != 0) continue;
 		ev[n].duty = strtoull(d + 12, NULL, 10);
-		/* "... [000] ..... 1234.567890: pwm_apply: ..." */
-		*p = 0;
-		q = strrchr(line, ':');
-		if (!q) continue;
-		*q = 0;
-		q = strrchr(line, ' ');
-		ev[n].t = atof(q ? q + 1 : line) * 1e3;
+		if (trace_line_ms(line, p, &ev[n].t) < 0) continue;
 		n++;
 	}
 	fclose(f);
