@@ -458,16 +458,22 @@ static int mode_edge(char **a)
 	return 0;
 }
 
-/* kernel gpio_value tracepoint with trace_clock mono: exact time of every set */
-static void trace_begin(void)
+/* Clears the trace and records the events whose enable file is ENABLE (trace_clock mono). */
+static void trace_events_begin(const char *enable)
 {
 	write_str(TRACE "/tracing_on", "0");
 	write_str(TRACE "/trace_clock", "mono");
 	write_str(TRACE "/buffer_size_kb", "4096");
 	int fd = open(TRACE "/trace", O_WRONLY | O_TRUNC);
 	if (fd >= 0) close(fd);
-	write_str(TRACE "/events/gpio/enable", "1");
+	write_str(enable, "1");
 	write_str(TRACE "/tracing_on", "1");
+}
+
+/* kernel gpio_value tracepoint with trace_clock mono: exact time of every set */
+static void trace_begin(void)
+{
+	trace_events_begin(TRACE "/events/gpio/enable");
 }
 struct trace_ev { double t; int set; int value; int dir_out; };
 /* The time (ms) of a trace line "... [000] ..... 1234.567890: EVENT: ...", EVENT at AT in LINE

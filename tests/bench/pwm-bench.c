@@ -29,13 +29,7 @@ struct pwm_ev {
 
 static void pwm_trace_begin(void)
 {
-	write_str(TRACE "/tracing_on", "0");
-	write_str(TRACE "/trace_clock", "mono");
-	write_str(TRACE "/buffer_size_kb", "4096");
-	int fd = open(TRACE "/trace", O_WRONLY | O_TRUNC);
-	if (fd >= 0) close(fd);
-	write_str(TRACE "/events/pwm/pwm_apply/enable", "1");
-	write_str(TRACE "/tracing_on", "1");
+	trace_events_begin(TRACE "/events/pwm/pwm_apply/enable");
 }
 
 /* The pwm_apply events since pwm_trace_begin, in order. 6.1 prints "<ptr>: period=..", 6.12
